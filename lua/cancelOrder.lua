@@ -1,0 +1,42 @@
+--[[
+  Cancels a draft or checked-out order; a held reservation is released.
+
+  Input:
+    KEYS[1]    order hash
+    KEYS[2]    reservations sorted set
+    KEYS[3]    events stream
+    KEYS[4..]  per line: product hash, customer-units hash
+
+    ARGV[1]    the lines' product ids, comma separated
+
+  Output:
+    {'OK', orderJson}
+    {'NOT_FOUND'}
+    {'KEYS_MISMATCH'}
+    {'INVALID_STATE', status}
+]]
+--- @include "orderLines"
+local orderKey = KEYS[1]
+local reservationsKey = KEYS[2]
+local eventsKey = KEYS[3]
+
+local order = hashToTable(orderKey)
+if not order.status then
+  return { 'NOT_FOUND' }
+end
+local paired = pairLines(cjson.decode(order.lines), 4, ARGV[1])
+if not paired then
+  return { 'KEYS_MISMATCH' }
+end
+
+local now = nowMs()
+if order.status == 'checkout' then
+  endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'cancelled', now)
+elseif order.status == 'draft' then
+  redis.call('HSET', orderKey, 'status', 'cancelled', 'updated_at', fmt(now))
+  redis.call('HINCRBY', orderKey, 'v', 1)
+  appendEvent(eventsKey, 'order_cancelled', now, orderKey, nil, nil)
+else
+  return { 'INVALID_STATE', order.status }
+end
+return { 'OK', cjson.encode(hashToTable(orderKey)) }

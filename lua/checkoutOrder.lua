@@ -1,0 +1,92 @@
+--[[
+  Reserves every line of a draft order, all or nothing, until now + TTL.
+  Repeating the checkout of an order that still holds its reservation
+  returns that reservation and reserves nothing more.
+
+  Input:
+    KEYS[1]    order hash
+    KEYS[2]    reservations sorted set (order id scored by expiry, ms)
+    KEYS[3]    events stream
+    KEYS[4..]  per line: product hash, customer-units hash
+
+    ARGV[1]    the lines' product ids, comma separated (checked against the order)
+    ARGV[2]    reservation TTL, ms
+    ARGV[3]    most events the stream may hold before checkouts are refused
+
+  Output:
+    {'OK', orderJson}
+    {'NOT_FOUND'}
+    {'KEYS_MISMATCH'}
+    {'INVALID_STATE', status}
+    {'EXPIRED'}                              the held reservation had run out; now released
+    {'OUT_OF_STOCK', productId, available}
+    {'CUSTOMER_REQUIRED', productId}
+    {'LIMIT_EXCEEDED', productId, limit, held}
+    {'BACKLOG_FULL', backlog}                Postgres is behind; refuse rather than fill Redis
+]]
+--- @include "orderLines"
+local orderKey = KEYS[1]
+local reservationsKey = KEYS[2]
+local eventsKey = KEYS[3]
+
+local order = hashToTable(orderKey)
+if not order.status then
+  return { 'NOT_FOUND' }
+end
+local paired = pairLines(cjson.decode(order.lines), 4, ARGV[1])
+if not paired then
+  return { 'KEYS_MISMATCH' }
+end
+
+local now = nowMs()
+if order.status == 'checkout' then
+  if now < tonumber(order.reserved_until) then
+    return { 'OK', cjson.encode(order) }
+  end
+  endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'expired', now)
+  return { 'EXPIRED' }
+end
+if order.status ~= 'draft' then
+  return { 'INVALID_STATE', order.status }
+end
+local backlog = redis.call('XLEN', eventsKey)
+if backlog >= tonumber(ARGV[3]) then
+  return { 'BACKLOG_FULL', backlog }
+end
+
+local customerId = order.customer_id
+for _, p in ipairs(paired) do
+  local productId = tostring(p.line.product_id)
+  local s = redis.call('HMGET', p.productKey, 'available', 'max_per_customer')
+  local left = tonumber(s[1] or '0')
+  if p.line.quantity > left then
+    return { 'OUT_OF_STOCK', productId, left }
+  end
+  local limit = tonumber(s[2] or '')
+  if limit then
+    if customerId == '' then
+      return { 'CUSTOMER_REQUIRED', productId }
+    end
+    local held = tonumber(redis.call('HGET', p.unitsKey, customerId) or '0')
+    if held + p.line.quantity > limit then
+      return { 'LIMIT_EXCEEDED', productId, limit, held }
+    end
+  end
+end
+
+local stock = {}
+for i, p in ipairs(paired) do
+  redis.call('HINCRBY', p.productKey, 'available', -p.line.quantity)
+  redis.call('HINCRBY', p.productKey, 'reserved', p.line.quantity)
+  redis.call('HINCRBY', p.productKey, 'v', 1)
+  addCustomerUnits(p, customerId, p.line.quantity)
+  stock[i] = stockSnapshot(p.productKey, p.line.product_id)
+end
+
+local reservedUntil = now + tonumber(ARGV[2])
+redis.call('HSET', orderKey, 'status', 'checkout', 'reserved_until', fmt(reservedUntil),
+  'updated_at', fmt(now))
+redis.call('HINCRBY', orderKey, 'v', 1)
+redis.call('ZADD', reservationsKey, reservedUntil, order.id)
+appendEvent(eventsKey, 'order_checkout', now, orderKey, nil, stock)
+return { 'OK', cjson.encode(hashToTable(orderKey)) }

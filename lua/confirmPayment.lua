@@ -1,0 +1,32 @@
+--[[
+  Confirms a payment: the order's reserved units become sold.
+
+  Input:
+    KEYS[1]    order hash
+    KEYS[2]    reservations sorted set (not touched; keeps the key layout of payOrder)
+    KEYS[3]    events stream
+    KEYS[4]    payment hash
+    KEYS[5..]  per line: product hash, customer-units hash
+
+    ARGV[1]    the lines' product ids, comma separated
+
+  Output:
+    {'OK', orderJson, paymentJson}
+    {'NOT_FOUND'}
+    {'KEYS_MISMATCH'}
+    {'INVALID_STATE', paymentStatus}
+]]
+--- @include "paidOrder"
+local payment, order, paired = loadPaidOrder()
+if not payment then
+  return order
+end
+
+local stock = {}
+for i, p in ipairs(paired) do
+  redis.call('HINCRBY', p.productKey, 'reserved', -p.line.quantity)
+  redis.call('HINCRBY', p.productKey, 'sold', p.line.quantity)
+  redis.call('HINCRBY', p.productKey, 'v', 1)
+  stock[i] = stockSnapshot(p.productKey, p.line.product_id)
+end
+return settle('confirmed', 'payment_confirmed', stock, nowMs())

@@ -1,0 +1,46 @@
+--[[
+  Expires one reservation whose time has run out: its units go back to
+  available and the order becomes 'expired'. Safe to call from several
+  sweepers at once: the state is checked again here.
+
+  Input:
+    KEYS[1]    order hash
+    KEYS[2]    reservations sorted set
+    KEYS[3]    events stream
+    KEYS[4..]  per line: product hash, customer-units hash
+
+    ARGV[1]    order id
+    ARGV[2]    the lines' product ids, comma separated
+
+  Output:
+    {'OK'}
+    {'NOT_DUE'}              the reservation still holds
+    {'SKIPPED', status}      the order no longer holds a reservation (stale entry removed)
+    {'NOT_FOUND'}            the order is gone (stale entry removed)
+    {'KEYS_MISMATCH'}
+]]
+--- @include "orderLines"
+local orderKey = KEYS[1]
+local reservationsKey = KEYS[2]
+local eventsKey = KEYS[3]
+
+local order = hashToTable(orderKey)
+if not order.status then
+  redis.call('ZREM', reservationsKey, ARGV[1])
+  return { 'NOT_FOUND' }
+end
+if order.status ~= 'checkout' then
+  redis.call('ZREM', reservationsKey, ARGV[1])
+  return { 'SKIPPED', order.status }
+end
+local paired = pairLines(cjson.decode(order.lines), 4, ARGV[2])
+if not paired then
+  return { 'KEYS_MISMATCH' }
+end
+
+local now = nowMs()
+if now < tonumber(order.reserved_until) then
+  return { 'NOT_DUE' }
+end
+endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'expired', now)
+return { 'OK' }

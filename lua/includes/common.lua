@@ -1,0 +1,44 @@
+-- Shared helpers, included by every script that changes an order.
+
+-- Integers as exact decimal strings (Lua's tostring keeps only 14 digits).
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+-- Redis server time in milliseconds: one clock for every process.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function hashToTable(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  for i = 1, #flat, 2 do
+    t[flat[i]] = flat[i + 1]
+  end
+  return t
+end
+
+local function stockSnapshot(productKey, productId)
+  local s = redis.call('HMGET', productKey, 'available', 'reserved', 'sold', 'v')
+  return { id = tostring(productId), available = s[1], reserved = s[2], sold = s[3], v = s[4] }
+end
+
+-- Appends one event to the write-behind stream, with snapshots of what changed.
+local function appendEvent(eventsKey, eventType, now, orderKey, paymentKey, stock)
+  local fields = { 'type', eventType, 'at', fmt(now) }
+  if orderKey then
+    table.insert(fields, 'order')
+    table.insert(fields, cjson.encode(hashToTable(orderKey)))
+  end
+  if paymentKey then
+    table.insert(fields, 'payment')
+    table.insert(fields, cjson.encode(hashToTable(paymentKey)))
+  end
+  if stock and #stock > 0 then
+    table.insert(fields, 'stock')
+    table.insert(fields, cjson.encode(stock))
+  end
+  return redis.call('XADD', eventsKey, '*', unpack(fields))
+end

@@ -1,0 +1,33 @@
+--- @include "orderLines"
+-- Loads a payment that is waiting for a decision, with its order and lines.
+-- KEYS[1] order hash, KEYS[3] events stream, KEYS[4] payment hash,
+-- KEYS[5..] line keys; ARGV[1] the lines' product ids.
+-- Returns payment, order, paired; or nil and an error reply.
+local function loadPaidOrder()
+  local payment = hashToTable(KEYS[4])
+  if not payment.status then
+    return nil, { 'NOT_FOUND' }
+  end
+  local order = hashToTable(KEYS[1])
+  if order.id ~= payment.order_id then
+    return nil, { 'KEYS_MISMATCH' }
+  end
+  local paired = pairLines(cjson.decode(order.lines), 5, ARGV[1])
+  if not paired then
+    return nil, { 'KEYS_MISMATCH' }
+  end
+  if payment.status ~= 'paid' then
+    return nil, { 'INVALID_STATE', payment.status }
+  end
+  return payment, order, paired
+end
+
+-- Records the decision on the payment and its order, then appends the event.
+local function settle(paymentStatus, orderStatus, stock, now)
+  redis.call('HSET', KEYS[4], 'status', paymentStatus)
+  redis.call('HINCRBY', KEYS[4], 'v', 1)
+  redis.call('HSET', KEYS[1], 'status', orderStatus, 'updated_at', fmt(now))
+  redis.call('HINCRBY', KEYS[1], 'v', 1)
+  appendEvent(KEYS[3], 'payment_' .. paymentStatus, now, KEYS[1], KEYS[4], stock)
+  return { 'OK', cjson.encode(hashToTable(KEYS[1])), cjson.encode(hashToTable(KEYS[4])) }
+end

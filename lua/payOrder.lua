@@ -1,0 +1,53 @@
+--[[
+  Records the payment of a checked-out order. The order becomes 'paid' and its
+  reservation no longer expires.
+
+  Input:
+    KEYS[1]    order hash
+    KEYS[2]    reservations sorted set
+    KEYS[3]    events stream
+    KEYS[4]    payment hash (new)
+    KEYS[5..]  per line: product hash, customer-units hash
+
+    ARGV[1]    the lines' product ids, comma separated
+    ARGV[2]    payment id
+
+  Output:
+    {'OK', orderJson, paymentJson}
+    {'NOT_FOUND'}
+    {'KEYS_MISMATCH'}
+    {'INVALID_STATE', status}
+    {'EXPIRED'}          the reservation had run out; it is now released
+]]
+--- @include "orderLines"
+local orderKey = KEYS[1]
+local reservationsKey = KEYS[2]
+local eventsKey = KEYS[3]
+local paymentKey = KEYS[4]
+
+local order = hashToTable(orderKey)
+if not order.status then
+  return { 'NOT_FOUND' }
+end
+local paired = pairLines(cjson.decode(order.lines), 5, ARGV[1])
+if not paired then
+  return { 'KEYS_MISMATCH' }
+end
+if order.status ~= 'checkout' then
+  return { 'INVALID_STATE', order.status }
+end
+
+local now = nowMs()
+if now >= tonumber(order.reserved_until) then
+  endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'expired', now)
+  return { 'EXPIRED' }
+end
+
+redis.call('HSET', paymentKey, 'id', ARGV[2], 'order_id', order.id, 'status', 'paid',
+  'amount', order.total, 'payment_date', fmt(now), 'order_date', order.order_date, 'v', 1)
+redis.call('HSET', orderKey, 'status', 'paid', 'payment_id', ARGV[2], 'updated_at', fmt(now))
+redis.call('HDEL', orderKey, 'reserved_until')
+redis.call('HINCRBY', orderKey, 'v', 1)
+redis.call('ZREM', reservationsKey, order.id)
+appendEvent(eventsKey, 'order_paid', now, orderKey, paymentKey, nil)
+return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(hashToTable(paymentKey)) }

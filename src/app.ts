@@ -1,0 +1,66 @@
+import { swaggerUI } from '@hono/swagger-ui'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import { requestId } from 'hono/request-id'
+import type { AppEnv, Deps } from './deps.js'
+import { healthRoutes } from './health/routes.js'
+import { ApiError, errorResponse, toApiError, validationError } from './http/errors.js'
+import { idempotency } from './http/idempotency.js'
+import { requestLog } from './http/requestLog.js'
+import { orderRoutes } from './orders/routes.js'
+import { paymentRoutes } from './payments/routes.js'
+import { productRoutes } from './products/routes.js'
+
+/** Builds the whole HTTP app. Production and tests both call this. */
+export function createApp(deps: Deps) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues)
+    },
+  })
+
+  app.use(requestId())
+  app.use(requestLog(deps.logger))
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new ApiError(
+            'PAYLOAD_TOO_LARGE',
+            `The request body is larger than ${deps.config.BODY_LIMIT_BYTES} bytes.`,
+          ),
+        ),
+    }),
+  )
+  app.use('/api/*', idempotency(deps))
+
+  app.route('/', healthRoutes(deps))
+  app.route('/api/v1/products', productRoutes(deps))
+  app.route('/api/v1', orderRoutes(deps))
+  app.route('/api/v1', paymentRoutes(deps))
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The ADMIN_TOKEN, as `Authorization: Bearer <token>`.',
+  })
+  app.doc('/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'online-store',
+      version: '0.1.0',
+      description: 'Flash-sale store API that cannot oversell.',
+    },
+  })
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }))
+
+  app.notFound((c) =>
+    errorResponse(c, new ApiError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`)),
+  )
+  app.onError((err, c) => errorResponse(c, toApiError(err, deps.logger)))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

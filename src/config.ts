@@ -1,0 +1,54 @@
+import { z } from 'zod'
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+/**
+ * Every setting the service reads, validated once at start.
+ * The defaults work against the local services on a developer machine.
+ */
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/ })
+    .default('postgres://postgres:postgres@127.0.0.1:5432/postgres'),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters long')
+    .optional()
+    .describe('Bearer token for admin routes; a random one is generated and logged when unset'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'may only hold letters, digits and _ . : -')
+    .default('store'),
+  ROLE: z.enum(['all', 'api', 'worker', 'sweeper']).default('all'),
+  BODY_LIMIT_BYTES: positiveInt(64 * 1024),
+  RESERVATION_TTL_SECONDS: positiveInt(600),
+  EXPIRY_SWEEP_INTERVAL_MS: positiveInt(1000),
+  EXPIRY_SWEEP_BATCH: positiveInt(200),
+  WORKER_BATCH_SIZE: positiveInt(500),
+  WORKER_BLOCK_MS: positiveInt(1000),
+  WORKER_CLAIM_IDLE_MS: positiveInt(30_000),
+  MAX_BACKLOG: positiveInt(1_000_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+})
+
+export type Config = z.infer<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; the error message names each bad variable in a sentence. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  )
+  const result = ConfigSchema.safeParse(present)
+  if (result.success) return result.data
+  const sentences = result.error.issues.map(
+    (issue) => `Environment variable ${issue.path.join('.')} is invalid: ${issue.message}.`,
+  )
+  throw new ConfigError(sentences.join(' '))
+}

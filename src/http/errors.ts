@@ -1,0 +1,119 @@
+import { z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { Logger } from '../logger.js'
+
+/** Every error code the API returns, with its HTTP status. One list, one place. */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  OUT_OF_STOCK: 409,
+  LIMIT_EXCEEDED: 409,
+  INVALID_STATE: 409,
+  RESERVATION_EXPIRED: 409,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 422,
+  CUSTOMER_ID_REQUIRED: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, ContentfulStatusCode>
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export class ApiError extends Error {
+  readonly code: ErrorCode
+  readonly details: unknown
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message)
+    this.code = code
+    this.details = details
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERROR_STATUS[this.code]
+  }
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error')
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } }
+}
+
+export function errorResponse(c: Context, err: ApiError) {
+  return c.json(errorBody(err.code, err.message, err.details), err.status)
+}
+
+/** OpenAPI response entries for the errors a route can return. */
+export function errorResponses(...statuses: ContentfulStatusCode[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: describeStatus(status),
+        content: { 'application/json': { schema: ErrorSchema } },
+      },
+    ]),
+  )
+}
+
+function describeStatus(status: number): string {
+  const codes = Object.entries(ERROR_STATUS)
+    .filter(([, s]) => s === status)
+    .map(([code]) => code)
+  return `Error: ${codes.join(', ')}`
+}
+
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+}
+
+/** Turns anything thrown in a handler into the one error shape; internals never leak. */
+export function toApiError(err: unknown, logger: Logger): ApiError {
+  if (err instanceof ApiError) return err
+  if (err instanceof HTTPException) {
+    if (err.status === 400 && /malformed json/i.test(err.message)) {
+      return new ApiError('MALFORMED_JSON', 'The request body is not valid JSON.')
+    }
+    if (err.status === 413) {
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is larger than the limit.')
+    }
+    if (err.status === 415) {
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.')
+    }
+    const code = HTTP_EXCEPTION_CODES[err.status]
+    if (code) return new ApiError(code, err.message || 'The request was refused.')
+  }
+  logger.error({ err }, 'unhandled error')
+  return new ApiError('INTERNAL_ERROR', 'Something went wrong on our side. Please try again.')
+}
+
+/** zod issues as `details`: one entry per field, with its dotted path. */
+export function validationError(issues: readonly z.core.$ZodIssue[]): ApiError {
+  const details = issues.map((issue) => ({
+    field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
+    message: issue.message,
+  }))
+  const fields = [...new Set(details.map((d) => d.field))].join(', ')
+  return new ApiError('VALIDATION_FAILED', `The request is invalid: check ${fields}.`, details)
+}

@@ -1,0 +1,28 @@
+import type { Deps } from '../deps.js'
+import { runScript } from '../redis/scripts.js'
+import { parseLines } from './records.js'
+import { lineKeys } from './service.js'
+
+/**
+ * Expires the reservations that are due, a batch at a time. Each order is
+ * expired by its own script call, which checks the state again, so several
+ * sweepers can run at once. Returns how many orders it expired.
+ */
+export async function expireDueReservations(deps: Deps, batch = deps.config.EXPIRY_SWEEP_BATCH) {
+  const { redis, keys } = deps
+  const due = await redis.zrangebyscore(keys.reservations, '-inf', Date.now(), 'LIMIT', 0, batch)
+  const replies = await Promise.all(
+    due.map(async (orderId) => {
+      const raw = await redis.hget(keys.order(orderId), 'lines')
+      const lines = raw === null ? [] : parseLines({ lines: raw })
+      const { keys: lineKeyList, productIds } = lineKeys(keys, lines)
+      return runScript(
+        redis,
+        'expireOrder',
+        [keys.order(orderId), keys.reservations, keys.events, ...lineKeyList],
+        [orderId, productIds],
+      )
+    }),
+  )
+  return replies.filter(([outcome]) => outcome === 'OK').length
+}

@@ -1,0 +1,74 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppEnv, Deps } from '../deps.js'
+import { errorResponses } from '../http/errors.js'
+import { jsonBody, jsonContent } from '../http/openapi.js'
+import { CreateOrderBody, OrderIdBody, OrderIdParam, OrderSchema } from './schemas.js'
+import { cancelOrder, checkoutOrder, createOrder, getOrder } from './service.js'
+
+const OrderResponse = z.object({ data: OrderSchema })
+
+export function orderRoutes(deps: Deps) {
+  const app = new OpenAPIHono<AppEnv>()
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/create-order',
+      tags: ['orders'],
+      summary: 'Create a draft order (nothing is reserved yet)',
+      request: { body: jsonBody(CreateOrderBody) },
+      responses: {
+        201: jsonContent(OrderResponse, 'The draft order, with current availability per line'),
+        ...errorResponses(400, 404, 409, 413, 415, 422),
+      },
+    }),
+    async (c) => c.json({ data: await createOrder(deps, c.req.valid('json')) }, 201),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/order/{order_id}',
+      tags: ['orders'],
+      summary: 'Get an order',
+      request: { params: OrderIdParam },
+      responses: {
+        200: jsonContent(OrderResponse, 'The order'),
+        ...errorResponses(404, 422),
+      },
+    }),
+    async (c) => c.json({ data: await getOrder(deps, c.req.valid('param').order_id) }, 200),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/checkout-order',
+      tags: ['orders'],
+      summary: 'Reserve every line of a draft order, all or nothing',
+      request: { body: jsonBody(OrderIdBody) },
+      responses: {
+        200: jsonContent(OrderResponse, 'The order in checkout, with reserved_until'),
+        ...errorResponses(400, 404, 409, 413, 415, 422, 503),
+      },
+    }),
+    async (c) => c.json({ data: await checkoutOrder(deps, c.req.valid('json').order_id) }, 200),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/cancel-order',
+      tags: ['orders'],
+      summary: 'Cancel a draft or checked-out order, releasing its reservation',
+      request: { body: jsonBody(OrderIdBody) },
+      responses: {
+        200: jsonContent(OrderResponse, 'The cancelled order'),
+        ...errorResponses(400, 404, 409, 413, 415, 422),
+      },
+    }),
+    async (c) => c.json({ data: await cancelOrder(deps, c.req.valid('json').order_id) }, 200),
+  )
+
+  return app
+}

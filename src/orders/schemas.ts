@@ -1,0 +1,73 @@
+import { z } from '@hono/zod-openapi'
+
+export const MAX_LINE_QUANTITY = 10_000
+export const MAX_LINES = 100
+
+export const OrderStatus = z.enum([
+  'draft',
+  'checkout',
+  'paid',
+  'payment_confirmed',
+  'payment_rejected',
+  'expired',
+  'cancelled',
+])
+export type OrderStatus = z.infer<typeof OrderStatus>
+
+const OrderId = z.uuid().openapi({ example: '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10' })
+
+export const CreateOrderBody = z
+  .object({
+    products: z
+      .array(
+        z.object({
+          product_id: z.int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ example: 1 }),
+          quantity: z.int().min(1).max(MAX_LINE_QUANTITY).openapi({ example: 5 }),
+        }),
+      )
+      .min(1)
+      .max(MAX_LINES)
+      .openapi({ description: 'Lines; a product listed twice is merged into one line.' }),
+    customer_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(128)
+      .optional()
+      .openapi({ description: 'Needed when a product has max_per_customer.', example: 'cust-42' }),
+  })
+  .openapi('CreateOrder')
+
+export type CreateOrderInput = z.infer<typeof CreateOrderBody>
+
+export const OrderIdBody = z.object({ order_id: OrderId }).openapi('OrderRef')
+
+export const OrderIdParam = z.object({
+  order_id: OrderId.openapi({ param: { name: 'order_id', in: 'path' } }),
+})
+
+export const OrderLineSchema = z
+  .object({
+    product_id: z.int(),
+    product_name: z.string(),
+    quantity: z.int(),
+    price: z.number(),
+    amount: z.number(),
+    available: z.int().optional().openapi({ description: "The product's available units now." }),
+  })
+  .openapi('OrderLine')
+
+export const OrderSchema = z
+  .object({
+    id: z.string(),
+    status: OrderStatus,
+    customer_id: z.string().nullable(),
+    order_date: z.string(),
+    total_amount: z.number(),
+    reserved_until: z.string().optional().openapi({ description: 'While stock is held.' }),
+    payment_id: z.string().optional(),
+    lines: z.array(OrderLineSchema),
+  })
+  .openapi('Order')
+
+export type Order = z.infer<typeof OrderSchema>

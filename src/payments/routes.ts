@@ -1,0 +1,81 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppEnv, Deps } from '../deps.js'
+import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
+import { errorResponses } from '../http/errors.js'
+import { jsonBody, jsonContent } from '../http/openapi.js'
+import { OrderIdBody } from '../orders/schemas.js'
+import { PaymentIdParam, PaymentSchema, PaymentWithOrderSchema } from './schemas.js'
+import { confirmPayment, getPayment, payOrder, rejectPayment } from './service.js'
+
+const PaymentResponse = z.object({ data: PaymentSchema })
+
+export function paymentRoutes(deps: Deps) {
+  const admin = requireAdmin(deps.config.ADMIN_TOKEN)
+  const app = new OpenAPIHono<AppEnv>()
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/payment-order',
+      tags: ['payments'],
+      summary: 'Pay a checked-out order; its reservation stops expiring',
+      request: { body: jsonBody(OrderIdBody) },
+      responses: {
+        201: jsonContent(PaymentResponse, 'The payment, status paid'),
+        ...errorResponses(400, 404, 409, 413, 415, 422),
+      },
+    }),
+    async (c) => c.json({ data: await payOrder(deps, c.req.valid('json').order_id) }, 201),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/confirm-payment-order/{payment_id}',
+      tags: ['payments'],
+      summary: 'Confirm a payment (admin): reserved units become sold',
+      security: ADMIN_SECURITY,
+      middleware: [admin] as const,
+      request: { params: PaymentIdParam },
+      responses: {
+        200: jsonContent(PaymentResponse, 'The confirmed payment'),
+        ...errorResponses(401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => c.json({ data: await confirmPayment(deps, c.req.valid('param').payment_id) }, 200),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/reject-payment-order/{payment_id}',
+      tags: ['payments'],
+      summary: 'Reject a payment (admin): reserved units go back to available',
+      security: ADMIN_SECURITY,
+      middleware: [admin] as const,
+      request: { params: PaymentIdParam },
+      responses: {
+        200: jsonContent(PaymentResponse, 'The rejected payment'),
+        ...errorResponses(401, 403, 404, 409, 422),
+      },
+    }),
+    async (c) => c.json({ data: await rejectPayment(deps, c.req.valid('param').payment_id) }, 200),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/payment-order/{payment_id}',
+      tags: ['payments'],
+      summary: "Get a payment with its order's status and lines",
+      request: { params: PaymentIdParam },
+      responses: {
+        200: jsonContent(z.object({ data: PaymentWithOrderSchema }), 'The payment and its order'),
+        ...errorResponses(404, 422),
+      },
+    }),
+    async (c) => c.json({ data: await getPayment(deps, c.req.valid('param').payment_id) }, 200),
+  )
+
+  return app
+}

@@ -1,0 +1,85 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppEnv, Deps } from '../deps.js'
+import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
+import { errorResponses } from '../http/errors.js'
+import { jsonBody, jsonContent } from '../http/openapi.js'
+import {
+  CreateProductBody,
+  ListProductsQuery,
+  PaginationSchema,
+  ProductIdParam,
+  ProductSchema,
+  RestockBody,
+} from './schemas.js'
+import { createProduct, listProducts, restockProduct } from './service.js'
+
+export function productRoutes(deps: Deps) {
+  const admin = requireAdmin(deps.config.ADMIN_TOKEN)
+  const app = new OpenAPIHono<AppEnv>()
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['products'],
+      summary: 'List active products with live stock',
+      request: { query: ListProductsQuery },
+      responses: {
+        200: jsonContent(
+          z.object({ data: z.array(ProductSchema), pagination: PaginationSchema }),
+          'A page of active products',
+        ),
+        ...errorResponses(422),
+      },
+    }),
+    async (c) => {
+      const { page, per_page } = c.req.valid('query')
+      const { products, pagination } = await listProducts(deps, page, per_page)
+      return c.json({ data: products, pagination }, 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['products'],
+      summary: 'Add a product (admin)',
+      security: ADMIN_SECURITY,
+      middleware: [admin] as const,
+      request: { body: jsonBody(CreateProductBody) },
+      responses: {
+        201: jsonContent(z.object({ data: ProductSchema }), 'The product, with its stock loaded'),
+        ...errorResponses(400, 401, 403, 413, 415, 422),
+      },
+    }),
+    async (c) => c.json({ data: await createProduct(deps, c.req.valid('json')) }, 201),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/restock',
+      tags: ['products'],
+      summary: 'Add stock to a product (admin)',
+      security: ADMIN_SECURITY,
+      middleware: [admin] as const,
+      request: { params: ProductIdParam, body: jsonBody(RestockBody) },
+      responses: {
+        200: jsonContent(
+          z.object({ data: ProductSchema.extend({ ledger_id: z.uuid() }) }),
+          'The product with its new stock',
+        ),
+        ...errorResponses(400, 401, 403, 404, 413, 415, 422),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param')
+      const { quantity } = c.req.valid('json')
+      const { ledger_id, product } = await restockProduct(deps, id, quantity)
+      return c.json({ data: { ...product, ledger_id } }, 200)
+    },
+  )
+
+  return app
+}

@@ -1,0 +1,106 @@
+import { z } from '@hono/zod-openapi'
+import { MAX_PRICE_MINOR, toMinorUnits } from '../money.js'
+
+export const MAX_STOCK_CHANGE = 1_000_000
+
+const Quantity = z.int().min(0).max(MAX_STOCK_CHANGE)
+
+const Price = z
+  .number()
+  .min(0)
+  .refine((price) => toMinorUnits(price) !== null, 'must have at most two decimal places')
+  .refine((price) => (toMinorUnits(price) ?? 0) <= MAX_PRICE_MINOR, 'must be at most 10000000')
+  .openapi({ example: 100.0, description: 'Unit price, at most two decimal places.' })
+
+/** The original body `{name, quantity, price}`, plus the model's optional fields. */
+export const CreateProductBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).openapi({ example: 'Sepatu Boots' }),
+    quantity: Quantity.openapi({ example: 20, description: 'Initial stock, in units.' }),
+    price: Price,
+    status: z
+      .union([z.enum(['active', 'inactive']), z.boolean(), z.literal(0), z.literal(1)])
+      .default('active')
+      .transform((s) => (s === true || s === 1 || s === 'active' ? 'active' : 'inactive'))
+      .openapi({ description: "'active' (or true / 1) lists the product; default active." }),
+    lead_time: z
+      .int()
+      .min(0)
+      .max(365)
+      .default(1)
+      .openapi({ description: 'Usual restock lead time, days.' }),
+    most_lead_time: z
+      .int()
+      .min(0)
+      .max(365)
+      .optional()
+      .openapi({ description: 'Longest restock lead time, days; defaults to lead_time.' }),
+    max_per_customer: z
+      .int()
+      .min(1)
+      .max(MAX_STOCK_CHANGE)
+      .nullable()
+      .default(null)
+      .openapi({ description: 'Most units one customer may hold (reserved plus bought).' }),
+  })
+  .refine((p) => p.most_lead_time === undefined || p.most_lead_time >= p.lead_time, {
+    path: ['most_lead_time'],
+    message: 'must be at least lead_time',
+  })
+  .openapi('CreateProduct')
+
+export type CreateProductInput = z.output<typeof CreateProductBody>
+
+export const RestockBody = z
+  .object({
+    quantity: z
+      .int()
+      .min(1)
+      .max(MAX_STOCK_CHANGE)
+      .openapi({ example: 50, description: 'Units to add.' }),
+  })
+  .openapi('Restock')
+
+export const ProductIdParam = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+})
+
+export const ListProductsQuery = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
+  per_page: z.coerce.number().int().min(1).max(200).default(50).openapi({ example: 50 }),
+})
+
+export const StockSchema = z
+  .object({ available: z.int(), reserved: z.int(), sold: z.int() })
+  .openapi('Stock', {
+    description: 'Live counters from Redis: available + reserved + sold = total stock.',
+  })
+
+export const ProductSchema = z
+  .object({
+    id: z.int(),
+    name: z.string(),
+    price: z.number(),
+    quantity: z
+      .int()
+      .openapi({ description: 'Available units (same as stock.available), as the original.' }),
+    status: z.enum(['active', 'inactive']),
+    lead_time: z.int(),
+    most_lead_time: z.int(),
+    max_per_customer: z.int().nullable(),
+    stock: StockSchema,
+    created_date: z.string(),
+  })
+  .openapi('Product')
+
+export type Product = z.infer<typeof ProductSchema>
+export type Stock = z.infer<typeof StockSchema>
+
+export const PaginationSchema = z
+  .object({ page: z.int(), per_page: z.int(), total: z.int(), total_pages: z.int() })
+  .openapi('Pagination')

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Redis } from 'ioredis'
+
+/**
+ * Loads the Lua scripts in `lua/` once and registers them with ioredis
+ * `defineCommand` (EVALSHA, falling back to EVAL once per connection).
+ * A line `--- @include "name"` pulls in `lua/includes/name.lua`, once per script.
+ */
+const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url))
+
+export const SCRIPT_NAMES = [
+  'loadProduct',
+  'restockProduct',
+  'createOrder',
+  'checkoutOrder',
+  'payOrder',
+  'confirmPayment',
+  'rejectPayment',
+  'cancelOrder',
+  'expireOrder',
+] as const
+
+export type ScriptName = (typeof SCRIPT_NAMES)[number]
+
+/** A script's reply: an outcome code first, then its values. */
+export type ScriptReply = [code: string, ...values: (string | number)[]]
+
+const INCLUDE = /^--- @include "([\w-]+)"\s*$/gm
+
+export function readScript(file: string, included = new Set<string>()): string {
+  const source = readFileSync(`${LUA_DIR}${file}.lua`, 'utf8')
+  return source.replace(INCLUDE, (_line, name: string) => {
+    if (included.has(name)) return ''
+    included.add(name)
+    return readScript(`includes/${name}`, included)
+  })
+}
+
+const sources = new Map(SCRIPT_NAMES.map((name) => [name, readScript(name)]))
+
+export function registerScripts(redis: Redis): void {
+  for (const [name, lua] of sources) redis.defineCommand(name, { lua })
+}
+
+type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<ScriptReply>
+
+export function runScript(
+  redis: Redis,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<ScriptReply> {
+  const command = (redis as unknown as Record<ScriptName, ScriptCommand>)[name]
+  return command.call(redis, keys.length, ...keys, ...args)
+}

@@ -1,0 +1,46 @@
+import type { Sql } from '../db/client.js'
+
+/** Stock counters derived in Postgres alone: ledger totals minus persisted order lines. */
+export interface DerivedStock {
+  productId: number
+  total: number
+  available: number
+  reserved: number
+  sold: number
+}
+
+/**
+ * Derives every product's counters from the stock ledger and the persisted
+ * orders, never from the Redis mirror (products.quantity). Used to load Redis
+ * on start and, later, by reconciliation.
+ */
+export async function derivedStock(
+  sql: Sql,
+  productIds?: readonly number[],
+): Promise<DerivedStock[]> {
+  const rows = await sql<{ id: string; total: string; reserved: string; sold: string }[]>`
+    select p.id,
+           coalesce(l.total, 0)    as total,
+           coalesce(o.reserved, 0) as reserved,
+           coalesce(o.sold, 0)     as sold
+    from products p
+    left join (
+      select product_id, sum(quantity) as total from stock_ledger group by product_id
+    ) l on l.product_id = p.id
+    left join (
+      select d.product_id,
+             sum(d.quantity) filter (where o.status in ('checkout', 'paid')) as reserved,
+             sum(d.quantity) filter (where o.status = 'payment_confirmed')   as sold
+      from order_details d join orders o on o.id = d.order_id
+      group by d.product_id
+    ) o on o.product_id = p.id
+    ${productIds ? sql`where p.id in ${sql(productIds)}` : sql``}
+    order by p.id
+  `
+  return rows.map((r) => {
+    const total = Number(r.total)
+    const reserved = Number(r.reserved)
+    const sold = Number(r.sold)
+    return { productId: Number(r.id), total, reserved, sold, available: total - reserved - sold }
+  })
+}

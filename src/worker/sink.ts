@@ -1,0 +1,147 @@
+import type { Sql } from '../db/client.js'
+import { toDecimalString } from '../money.js'
+import type { LineRecord } from '../orders/records.js'
+import type { OrderSnapshot, PaymentSnapshot, StockSnapshot, StoreEvent } from './events.js'
+
+const at = (ms: string | number) => new Date(Number(ms))
+
+/** Keeps, per id, the snapshot with the highest version. */
+function latest<T extends { v: string }>(items: Iterable<T>, idOf: (item: T) => string): T[] {
+  const byId = new Map<string, T>()
+  for (const item of items) {
+    const seen = byId.get(idOf(item))
+    if (!seen || Number(item.v) > Number(seen.v)) byId.set(idOf(item), item)
+  }
+  return [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, item]) => item)
+}
+
+/**
+ * Writes a batch of events to Postgres in one transaction. Every write is
+ * idempotent and safe against reordering: rows carry the Redis version, and an
+ * upsert only moves a row forward; lines and ledger rows insert once.
+ */
+export async function applyEvents(sql: Sql, events: readonly StoreEvent[]): Promise<void> {
+  const orders = latest(
+    events.flatMap((e) => (e.order ? [e.order] : [])),
+    (o) => o.id,
+  )
+  const payments = latest(
+    events.flatMap((e) => (e.payment ? [e.payment] : [])),
+    (p) => p.id,
+  )
+  const stock = latest(
+    events.flatMap((e) => e.stock ?? []),
+    (s) => s.id,
+  )
+  const ledger = events.flatMap((e) => (e.ledger ? [e.ledger] : []))
+
+  await sql.begin(async (tx) => {
+    if (orders.length > 0) await upsertOrders(tx as unknown as Sql, orders)
+    if (payments.length > 0) await upsertPayments(tx as unknown as Sql, payments)
+    if (ledger.length > 0) {
+      await tx`
+        insert into stock_ledger ${tx(
+          ledger.map((l) => ({
+            id: l.id,
+            product_id: l.product_id,
+            kind: l.kind,
+            quantity: Number(l.quantity),
+          })),
+          'id',
+          'product_id',
+          'kind',
+          'quantity',
+        )}
+        on conflict (id) do nothing
+      `
+    }
+    if (stock.length > 0) await mirrorStock(tx as unknown as Sql, stock)
+  })
+}
+
+async function upsertOrders(sql: Sql, orders: OrderSnapshot[]) {
+  await sql`
+    insert into orders ${sql(
+      orders.map((o) => ({
+        id: o.id,
+        customer_id: o.customer_id || null,
+        status: o.status,
+        order_date: at(o.order_date),
+        total_amount: toDecimalString(o.total),
+        reserved_until: o.reserved_until ? at(o.reserved_until) : null,
+        version: Number(o.v),
+        updated_date: at(o.updated_at),
+      })),
+      'id',
+      'customer_id',
+      'status',
+      'order_date',
+      'total_amount',
+      'reserved_until',
+      'version',
+      'updated_date',
+    )}
+    on conflict (id) do update set
+      status = excluded.status,
+      reserved_until = excluded.reserved_until,
+      version = excluded.version,
+      updated_date = excluded.updated_date
+    where orders.version < excluded.version
+  `
+  const lines = orders.flatMap((o) =>
+    (JSON.parse(o.lines) as LineRecord[]).map((l) => ({
+      order_id: o.id,
+      product_id: l.product_id,
+      quantity: l.quantity,
+      price: toDecimalString(l.price),
+      amount: toDecimalString(l.amount),
+    })),
+  )
+  await sql`
+    insert into order_details ${sql(lines, 'order_id', 'product_id', 'quantity', 'price', 'amount')}
+    on conflict (order_id, product_id) do nothing
+  `
+}
+
+async function upsertPayments(sql: Sql, payments: PaymentSnapshot[]) {
+  await sql`
+    insert into payments ${sql(
+      payments.map((p) => ({
+        id: p.id,
+        order_id: p.order_id,
+        status: p.status,
+        amount: toDecimalString(p.amount),
+        payment_date: at(p.payment_date),
+        order_date: at(p.order_date),
+        version: Number(p.v),
+      })),
+      'id',
+      'order_id',
+      'status',
+      'amount',
+      'payment_date',
+      'order_date',
+      'version',
+    )}
+    on conflict (id) do update set
+      status = excluded.status,
+      version = excluded.version,
+      updated_date = now()
+    where payments.version < excluded.version
+  `
+}
+
+/** products.quantity mirrors Redis's available units for outside reports. */
+async function mirrorStock(sql: Sql, stock: StockSnapshot[]) {
+  const rows = stock.map((s) => ({
+    id: Number(s.id),
+    available: Number(s.available),
+    v: Number(s.v),
+  }))
+  await sql`
+    update products p
+    set quantity = s.available, stock_version = s.v, updated_date = now()
+    from jsonb_to_recordset(${sql.json(rows)}) as s(id bigint, available integer, v bigint)
+    where p.id = s.id and p.stock_version < s.v
+  `
+}

@@ -1,0 +1,211 @@
+import { hostname } from 'node:os'
+import type { Deps } from '../deps.js'
+import type { Redis } from '../redis/client.js'
+import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
+import { applyEvents } from './sink.js'
+
+export const CONSUMER_GROUP = 'postgres-writers'
+
+type RawEntry = [id: string, fields: string[]]
+
+export interface WriteBehindOptions {
+  consumer?: string
+  batchSize?: number
+  blockMs?: number
+  claimIdleMs?: number
+}
+
+/**
+ * Streams the events the Lua scripts append into Postgres. Each batch is one
+ * transaction; entries are acknowledged (and deleted) only after it commits.
+ * Entries of crashed consumers are claimed with XAUTOCLAIM. A poison event goes
+ * to the dead-letter stream with its error and never blocks the rest.
+ */
+export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) {
+  const { redis, sql, keys, logger, config } = deps
+  const consumer = options.consumer ?? `${hostname()}-${process.pid}`
+  const batchSize = options.batchSize ?? config.WORKER_BATCH_SIZE
+  const blockMs = options.blockMs ?? config.WORKER_BLOCK_MS
+  const claimIdleMs = options.claimIdleMs ?? config.WORKER_CLAIM_IDLE_MS
+  const log = logger.child({ job: 'write-behind', consumer })
+  let reader: Redis | undefined
+  let running = false
+  let loop: Promise<void> | undefined
+
+  async function ensureGroup() {
+    try {
+      await redis.xgroup('CREATE', keys.events, CONSUMER_GROUP, '0', 'MKSTREAM')
+    } catch (err) {
+      if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err
+    }
+  }
+
+  async function acknowledge(ids: string[]) {
+    if (ids.length === 0) return
+    await redis
+      .multi()
+      .xack(keys.events, CONSUMER_GROUP, ...ids)
+      .xdel(keys.events, ...ids)
+      .exec()
+  }
+
+  async function deadLetter(id: string, raw: string[], error: unknown) {
+    const message = error instanceof Error ? error.message : String(error)
+    log.error({ event_id: id, err: message }, 'event moved to the dead-letter stream')
+    await redis.xadd(keys.deadLetters, '*', 'event_id', id, 'error', message, ...raw)
+    await acknowledge([id])
+  }
+
+  /** Applies entries; returns how many were written. Throws on transient failures. */
+  async function apply(entries: RawEntry[]): Promise<number> {
+    const parsed: { event: StoreEvent; raw: RawEntry }[] = []
+    for (const raw of entries) {
+      try {
+        parsed.push({ event: parseEvent(raw[0], raw[1]), raw })
+      } catch (err) {
+        await deadLetter(raw[0], raw[1], err)
+      }
+    }
+    if (parsed.length === 0) return 0
+    try {
+      await applyEvents(
+        sql,
+        parsed.map((p) => p.event),
+      )
+      await acknowledge(parsed.map((p) => p.raw[0]))
+      return parsed.length
+    } catch (err) {
+      if (!isPermanent(err)) throw err
+    }
+    // One event in the batch can never apply: find it by applying them one by one.
+    let written = 0
+    for (const { event, raw } of parsed) {
+      try {
+        await applyEvents(sql, [event])
+        await acknowledge([raw[0]])
+        written += 1
+      } catch (err) {
+        if (!isPermanent(err)) throw err
+        await deadLetter(raw[0], raw[1], err)
+      }
+    }
+    return written
+  }
+
+  async function read(from: '>' | '0'): Promise<RawEntry[]> {
+    const conn = from === '>' ? (reader ?? redis) : redis
+    const block = from === '>' && running ? ['BLOCK', blockMs] : []
+    const args = [
+      'GROUP',
+      CONSUMER_GROUP,
+      consumer,
+      'COUNT',
+      batchSize,
+      ...block,
+      'STREAMS',
+      keys.events,
+      from,
+    ]
+    return streamEntries(await conn.call('XREADGROUP', ...args))
+  }
+
+  async function claim(): Promise<RawEntry[]> {
+    const reply = (await redis.xautoclaim(
+      keys.events,
+      CONSUMER_GROUP,
+      consumer,
+      claimIdleMs,
+      '0-0',
+      'COUNT',
+      batchSize,
+    )) as [string, RawEntry[], string[]]
+    const deleted = reply[2] ?? []
+    if (deleted.length > 0) await acknowledge(deleted)
+    return reply[1].filter((entry) => entry[1] !== null)
+  }
+
+  /** One pass: own pending entries, then crashed consumers' entries, then new ones. */
+  async function drainOnce(): Promise<number> {
+    const pending = await read('0')
+    if (pending.length > 0) return apply(pending)
+    const claimed = await claim()
+    if (claimed.length > 0) return apply(claimed)
+    return apply(await read('>'))
+  }
+
+  /** Runs passes until the stream is empty (tests and the drain benchmark). */
+  async function drain(): Promise<number> {
+    await ensureGroup()
+    let total = 0
+    for (;;) {
+      const written = await drainOnce()
+      total += written
+      if (written === 0 && (await redis.xlen(keys.events)) === 0) return total
+      if (written === 0) await sleep(10)
+    }
+  }
+
+  async function run() {
+    let backoffMs = 100
+    while (running) {
+      try {
+        await drainOnce()
+        backoffMs = 100
+      } catch (err) {
+        if (!running) break
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err), retry_in_ms: backoffMs },
+          'write-behind batch failed; will retry',
+        )
+        await sleep(backoffMs)
+        backoffMs = Math.min(backoffMs * 2, 5_000)
+      }
+    }
+  }
+
+  return {
+    consumer,
+    drain,
+    drainOnce,
+    async start() {
+      await ensureGroup()
+      reader = redis.duplicate()
+      running = true
+      loop = run()
+      log.info('write-behind worker started')
+    },
+    async stop() {
+      running = false
+      reader?.disconnect()
+      await loop?.catch(() => {})
+      reader = undefined
+      log.info('write-behind worker stopped')
+    },
+  }
+}
+
+export type WriteBehindWorker = ReturnType<typeof writeBehindWorker>
+
+/**
+ * Data and constraint errors (SQLSTATE 22, 23) can never succeed for that event.
+ * Anything else (connections, deadlocks, a bad deploy) is retried, never dead-lettered.
+ */
+function isPermanent(err: unknown): boolean {
+  if (err instanceof PoisonEventError || err instanceof SyntaxError) return true
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && /^(22|23)/.test(code)
+}
+
+/**
+ * XREADGROUP's reply for one stream: RESP2 gives [[name, entries]], RESP3 a map
+ * that ioredis flattens to [name, entries]. Deleted entries come back with null fields.
+ */
+function streamEntries(reply: unknown): RawEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return []
+  const entries = (typeof reply[0] === 'string' ? reply[1] : reply[0]?.[1]) as
+    | RawEntry[]
+    | undefined
+  return (entries ?? []).filter((entry) => entry[1] !== null)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto'
+import { createApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createSql } from '../../src/db/client.js'
+import { migrate } from '../../src/db/migrate.js'
+import type { Deps } from '../../src/deps.js'
+import { createLogger } from '../../src/logger.js'
+import { createRedis } from '../../src/redis/client.js'
+import { storeKeys } from '../../src/redis/keys.js'
+import { writeBehindWorker } from '../../src/worker/writeBehind.js'
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+export const BASE_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+export function databaseUrl(name: string) {
+  const url = new URL(BASE_DATABASE_URL)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** A fresh database, migrated. */
+export async function createTestDatabase(): Promise<{
+  name: string
+  url: string
+  drop: () => Promise<void>
+}> {
+  const name = `store_test_${randomBytes(6).toString('hex')}`
+  const admin = createSql(BASE_DATABASE_URL, { max: 1 })
+  await admin.unsafe(`create database ${name}`)
+  await admin.end()
+  const url = databaseUrl(name)
+  const sql = createSql(url, { max: 2 })
+  await migrate(sql)
+  await sql.end()
+  return {
+    name,
+    url,
+    drop: async () => {
+      const admin = createSql(BASE_DATABASE_URL, { max: 1 })
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end()
+    },
+  }
+}
+
+export interface TestContext {
+  deps: Deps
+  app: ReturnType<typeof createApp>
+  /** Writes every pending event to Postgres. */
+  drain: () => Promise<number>
+  close: () => Promise<void>
+}
+
+/** Everything a test file needs: its own database, its own Redis key prefix, the app. */
+export async function createTestContext(env: Record<string, string> = {}): Promise<TestContext> {
+  const db = await createTestDatabase()
+  const prefix = `t-${randomBytes(6).toString('hex')}`
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    KEY_PREFIX: prefix,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+  const redis = createRedis(config.REDIS_URL)
+  await redis.connect()
+  const sql = createSql(config.DATABASE_URL)
+  const deps: Deps = {
+    config: { ...config, ADMIN_TOKEN },
+    redis,
+    sql,
+    keys: storeKeys(prefix),
+    logger: createLogger('silent'),
+  }
+  const worker = writeBehindWorker(deps, { consumer: 'test' })
+  return {
+    deps,
+    app: createApp(deps),
+    drain: () => worker.drain(),
+    close: async () => {
+      await deleteKeys(deps)
+      redis.disconnect()
+      await sql.end({ timeout: 5 })
+      await db.drop()
+    },
+  }
+}
+
+export async function deleteKeys({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
+  const stream = redis.scanStream({ match: `{${keys.prefix}}:*`, count: 1000 })
+  for await (const batch of stream) {
+    if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
+  }
+}
+
+export const adminHeaders = {
+  authorization: `Bearer ${ADMIN_TOKEN}`,
+  'content-type': 'application/json',
+}
+export const jsonHeaders = { 'content-type': 'application/json' }
