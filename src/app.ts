@@ -1,9 +1,9 @@
 import { swaggerUI } from '@hono/swagger-ui'
 import { OpenAPIHono } from '@hono/zod-openapi'
-import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { AppEnv, Deps } from './deps.js'
 import { healthRoutes } from './health/routes.js'
+import { bodyLimit } from './http/bodyLimit.js'
 import { ApiError, errorResponse, toApiError, validationError } from './http/errors.js'
 import { idempotency } from './http/idempotency.js'
 import { requestLog } from './http/requestLog.js'
@@ -21,19 +21,7 @@ export function createApp(deps: Deps) {
 
   app.use(requestId())
   app.use(requestLog(deps.logger))
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.BODY_LIMIT_BYTES,
-      onError: (c) =>
-        errorResponse(
-          c,
-          new ApiError(
-            'PAYLOAD_TOO_LARGE',
-            `The request body is larger than ${deps.config.BODY_LIMIT_BYTES} bytes.`,
-          ),
-        ),
-    }),
-  )
+  app.use(bodyLimit(deps.config.BODY_LIMIT_BYTES))
   app.use('/api/*', idempotency(deps))
 
   app.route('/', healthRoutes(deps))

@@ -1,12 +1,14 @@
 import { Redis } from 'ioredis'
 import { registerScripts } from './scripts.js'
 
-export function createRedis(url: string) {
+/** A client with the store's scripts registered. ioredis reconnects by itself; errors go to `onError`. */
+export function createRedis(url: string, onError: (err: Error) => void = () => {}) {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
   })
+  redis.on('error', onError)
   registerScripts(redis)
   return redis
 }

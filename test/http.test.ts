@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { api } from './helpers/api.js'
+import { createTestContext, type TestContext } from './helpers/context.js'
+import { listen } from './helpers/server.js'
+
+let ctx: TestContext
+let store: ReturnType<typeof api>
+
+beforeAll(async () => {
+  ctx = await createTestContext()
+  store = api(ctx)
+})
+afterAll(() => ctx.close())
+
+describe('errors', () => {
+  it('an unknown route is a JSON 404 in the error shape', async () => {
+    const res = await store.call('GET', '/api/v1/nope')
+    expect(res.status).toBe(404)
+    expect(res.body).toEqual({
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('/api/v1/nope') },
+    })
+  })
+
+  it('a 500 shows no internals', async () => {
+    const broken = await createTestContext()
+    await broken.deps.sql.end()
+    const res = await api(broken).listProducts()
+    expect(res.status).toBe(500)
+    expect(res.body).toEqual({
+      error: {
+        code: 'INTERNAL_ERROR',
+        message: 'Something went wrong on our side. Please try again.',
+      },
+    })
+    broken.deps.sql = (await import('../src/db/client.js')).createSql(
+      broken.deps.config.DATABASE_URL,
+    )
+    await broken.close()
+  })
+})
+
+describe('operability', () => {
+  it('GET /healthz says the process is up', async () => {
+    const res = await store.call('GET', '/healthz')
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ status: 'ok' })
+  })
+
+  it('GET /readyz checks Redis and Postgres and shows the write-behind backlog', async () => {
+    const res = await store.call('GET', '/readyz')
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({
+      status: 'ready',
+      checks: { redis: { ok: true }, postgres: { ok: true } },
+      write_behind: { backlog: expect.any(Number), lag_ms: expect.any(Number) },
+    })
+  })
+
+  it('every response carries a request id', async () => {
+    for (const path of ['/healthz', '/api/v1/products', '/nowhere']) {
+      const res = await store.call('GET', path)
+      expect(res.headers.get('x-request-id'), path).toMatch(/^[\w-]{8,}$/)
+    }
+  })
+})
+
+describe('OpenAPI', () => {
+  it('/openapi.json describes every route the app serves', async () => {
+    const res = await store.call('GET', '/openapi.json')
+    expect(res.status).toBe(200)
+    const documented = Object.entries(
+      res.body.paths as Record<string, Record<string, unknown>>,
+    ).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+    const served = ctx.app.routes
+      .filter((r) => r.method !== 'ALL' && !['/openapi.json', '/docs'].includes(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+    expect(new Set(documented)).toEqual(new Set(served))
+    expect(documented).toEqual(
+      expect.arrayContaining([
+        'GET /api/v1/products',
+        'POST /api/v1/products',
+        'POST /api/v1/products/{id}/restock',
+        'POST /api/v1/create-order',
+        'GET /api/v1/order/{order_id}',
+        'POST /api/v1/checkout-order',
+        'POST /api/v1/payment-order',
+        'PUT /api/v1/confirm-payment-order/{payment_id}',
+        'PUT /api/v1/reject-payment-order/{payment_id}',
+        'GET /api/v1/payment-order/{payment_id}',
+        'POST /api/v1/cancel-order',
+      ]),
+    )
+    expect(res.body.paths['/api/v1/products'].post.security).toEqual([{ adminToken: [] }])
+  })
+
+  it('/docs serves the interactive page', async () => {
+    const res = await ctx.app.request('/docs')
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('/openapi.json')
+  })
+})
+
+describe('a real listening server', () => {
+  it('serves the original requests over HTTP', async () => {
+    const server = await listen(ctx)
+    try {
+      const created = await fetch(`${server.url}/api/v1/products`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${ctx.deps.config.ADMIN_TOKEN}`,
+        },
+        body: '{\r\n    "name": "Sepatu Boots",\r\n    "quantity": 20,\r\n    "price": 100.0\r\n}',
+      })
+      expect(created.status).toBe(201)
+      const list = await fetch(`${server.url}/api/v1/products`, {
+        headers: { 'content-type': 'application/json' },
+      })
+      expect(list.status).toBe(200)
+      const body = (await list.json()) as { data: { name: string }[] }
+      expect(body.data.map((p) => p.name)).toContain('Sepatu Boots')
+    } finally {
+      await server.close()
+    }
+  })
+})

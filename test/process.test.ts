@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedis } from '../src/redis/client.js'
+import { storeKeys } from '../src/redis/keys.js'
+import { ADMIN_TOKEN, createTestDatabase, deleteKeys, REDIS_URL } from './helpers/context.js'
+
+const TSX = 'node_modules/.bin/tsx'
+
+function start(env: Record<string, string>) {
+  const child = spawn(TSX, ['src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const match = /listening on (http:\/\/\S+)/.exec(stdout)
+      if (match?.[1]) resolve(match[1].replace('localhost', '127.0.0.1'))
+    })
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)))
+  })
+  listening.catch(() => {}) // the tests that expect an exit never await it
+  return { child, listening, exited, output: () => ({ stdout, stderr }) }
+}
+
+describe('npm start (the main process)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>
+  const prefix = `t-${randomBytes(6).toString('hex')}`
+  let service: ReturnType<typeof start> | undefined
+
+  beforeAll(async () => {
+    db = await createTestDatabase()
+  })
+  afterAll(async () => {
+    service?.child.kill('SIGKILL')
+    const redis = createRedis(REDIS_URL)
+    await redis.connect()
+    await deleteKeys({ redis, keys: storeKeys(prefix) })
+    redis.disconnect()
+    await db.drop()
+  })
+
+  it('migrates, serves the products, and shuts down gracefully on SIGTERM', async () => {
+    service = start({
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      KEY_PREFIX: prefix,
+      ADMIN_TOKEN,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    })
+    const url = await service.listening
+    const created = await fetch(`${url}/api/v1/products`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ name: 'Sepatu Boots', quantity: 20, price: 100.0 }),
+    })
+    expect(created.status).toBe(201)
+
+    const inFlight = fetch(`${url}/api/v1/products`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    service.child.kill('SIGTERM')
+    const res = await inFlight
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(1)
+    expect(await service.exited).toBe(0)
+  })
+
+  it('exits at once with a sentence naming an invalid variable', async () => {
+    const bad = start({ PORT: 'eighty', REDIS_URL, DATABASE_URL: db.url })
+    expect(await bad.exited).toBe(1)
+    expect(bad.output().stderr).toMatch(/Environment variable PORT is invalid/)
+  })
+
+  it('explains how to start Redis when it cannot be reached', async () => {
+    const bad = start({ REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: db.url, ADMIN_TOKEN })
+    expect(await bad.exited).toBe(1)
+    expect(bad.output().stderr).toMatch(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:1/)
+    expect(bad.output().stderr).toContain('docker compose up -d redis postgres')
+  })
+
+  it('explains how to start Postgres when it cannot be reached', async () => {
+    const bad = start({
+      REDIS_URL,
+      DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/postgres',
+      ADMIN_TOKEN,
+    })
+    expect(await bad.exited).toBe(1)
+    expect(bad.output().stderr).toMatch(
+      /Cannot reach PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1/,
+    )
+    expect(bad.output().stderr).not.toContain('secret')
+  })
+})
