@@ -8,6 +8,7 @@
     KEYS[4..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
+    ARGV[2]    request id: the same call sent again (after a reconnect) answers OK once more
 
   Output:
     {'OK', orderJson}
@@ -29,14 +30,19 @@ if not paired then
   return { 'KEYS_MISMATCH' }
 end
 
+if order.status == 'cancelled' and order.last_request == ARGV[2] then
+  return { 'OK', cjson.encode(order) }
+end
+if order.status ~= 'checkout' and order.status ~= 'draft' then
+  return { 'INVALID_STATE', order.status }
+end
 local now = nowMs()
+redis.call('HSET', orderKey, 'last_request', ARGV[2])
 if order.status == 'checkout' then
   endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'cancelled', now)
-elseif order.status == 'draft' then
+else
   redis.call('HSET', orderKey, 'status', 'cancelled', 'updated_at', fmt(now))
   redis.call('HINCRBY', orderKey, 'v', 1)
   appendEvent(eventsKey, 'order_cancelled', now, orderKey, nil, nil)
-else
-  return { 'INVALID_STATE', order.status }
 end
 return { 'OK', cjson.encode(hashToTable(orderKey)) }

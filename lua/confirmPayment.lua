@@ -9,6 +9,7 @@
     KEYS[5..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
+    ARGV[2]    request id: the same call sent again (after a reconnect) answers OK once more
 
   Output:
     {'OK', orderJson, paymentJson}
@@ -17,7 +18,7 @@
     {'INVALID_STATE', paymentStatus}
 ]]
 --- @include "paidOrder"
-local payment, order, paired = loadPaidOrder()
+local payment, order, paired = loadPaidOrder('confirmed')
 if not payment then
   return order
 end

@@ -11,8 +11,8 @@
     ARGV[3..]  one pair per line, in KEYS order: product id, quantity
 
   Output:
-    {'OK', orderJson, availableJson}   availableJson maps product id -> available units
-    {'EXISTS'}
+    {'OK', orderJson, availableJson}   availableJson maps product id -> available units;
+                                       also when this order id exists already (a resent call)
     {'NOT_FOUND', productId}
     {'OUT_OF_STOCK', productId, available}
     {'CUSTOMER_REQUIRED', productId}
@@ -25,7 +25,11 @@ local orderId = ARGV[1]
 local customerId = ARGV[2]
 
 if redis.call('EXISTS', orderKey) == 1 then
-  return { 'EXISTS' }
+  local left = {}
+  for i = 3, #KEYS do
+    left[ARGV[2 * i - 3]] = tonumber(redis.call('HGET', KEYS[i], 'available') or '0')
+  end
+  return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(left) }
 end
 
 local lines = {}

@@ -12,6 +12,7 @@
     ARGV[5] available units
     ARGV[6] reserved units
     ARGV[7] sold units
+    ARGV[8] stock version (0 for a new product; Postgres's stock_version when hydrating)
 
   Output:
     {'LOADED'}    counters were set
@@ -25,5 +26,5 @@ redis.call('HSET', productKey, 'name', ARGV[1], 'price', ARGV[2], 'status', ARGV
 if redis.call('HEXISTS', productKey, 'available') == 1 then
   return { 'PRESENT' }
 end
-redis.call('HSET', productKey, 'available', ARGV[5], 'reserved', ARGV[6], 'sold', ARGV[7], 'v', 0)
+redis.call('HSET', productKey, 'available', ARGV[5], 'reserved', ARGV[6], 'sold', ARGV[7], 'v', ARGV[8])
 return { 'LOADED' }

@@ -13,7 +13,7 @@
     ARGV[2]    payment id
 
   Output:
-    {'OK', orderJson, paymentJson}
+    {'OK', orderJson, paymentJson}     also when this payment id was recorded already (a resent call)
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', status}
@@ -32,6 +32,9 @@ end
 local paired = pairLines(cjson.decode(order.lines), 5, ARGV[1])
 if not paired then
   return { 'KEYS_MISMATCH' }
+end
+if order.status == 'paid' and order.payment_id == ARGV[2] then
+  return { 'OK', cjson.encode(order), cjson.encode(hashToTable(paymentKey)) }
 end
 if order.status ~= 'checkout' then
   return { 'INVALID_STATE', order.status }

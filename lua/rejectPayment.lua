@@ -10,6 +10,7 @@
     KEYS[5..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
+    ARGV[2]    request id: the same call sent again (after a reconnect) answers OK once more
 
   Output:
     {'OK', orderJson, paymentJson}
@@ -18,7 +19,7 @@
     {'INVALID_STATE', paymentStatus}
 ]]
 --- @include "paidOrder"
-local payment, order, paired = loadPaidOrder()
+local payment, order, paired = loadPaidOrder('rejected')
 if not payment then
   return order
 end

@@ -11,7 +11,7 @@
     ARGV[4] kind: 'restock' | 'adjustment'
 
   Output:
-    {'OK', available, reserved, sold}
+    {'OK', available, reserved, sold}   also when this restock id was applied already (a resent call)
     {'NOT_FOUND'}
 ]]
 --- @include "common"
@@ -24,6 +24,11 @@ if redis.call('HEXISTS', productKey, 'available') == 0 then
   return { 'NOT_FOUND' }
 end
 
+if redis.call('HGET', productKey, 'last_restock') == ARGV[3] then
+  local s = redis.call('HMGET', productKey, 'available', 'reserved', 'sold')
+  return { 'OK', s[1], s[2], s[3] }
+end
+redis.call('HSET', productKey, 'last_restock', ARGV[3])
 redis.call('HINCRBY', productKey, 'available', quantity)
 redis.call('HINCRBY', productKey, 'v', 1)
 

@@ -33,6 +33,7 @@ export const ConfigSchema = z.object({
   WORKER_BLOCK_MS: positiveInt(1000),
   WORKER_CLAIM_IDLE_MS: positiveInt(30_000),
   MAX_BACKLOG: positiveInt(1_000_000),
+  FINISHED_ORDER_TTL_SECONDS: positiveInt(24 * 60 * 60),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 })
 

@@ -6,8 +6,10 @@ import { migrate } from './db/migrate.js'
 import { periodic } from './jobs.js'
 import { createLogger } from './logger.js'
 import { expireDueReservations } from './orders/expirySweeper.js'
+import { ensureHydrated } from './recovery/hydrate.js'
 import { connect, disconnect, StartupError } from './runtime.js'
 import { loadStockIntoRedis } from './stock/load.js'
+import { logBacklog } from './worker/status.js'
 import { writeBehindWorker } from './worker/writeBehind.js'
 
 /**
@@ -22,8 +24,10 @@ async function main() {
   const deps = await connect(config, logger)
 
   await migrate(deps.sql, (name) => logger.info({ migration: name }, 'applying migration'))
-  const loaded = await loadStockIntoRedis(deps)
-  logger.info({ products_loaded: loaded }, 'stock loaded into Redis')
+  // Before any checkout: rebuild an empty Redis from Postgres, else top up missing products.
+  if (!(await ensureHydrated(deps))) {
+    logger.info({ products_loaded: await loadStockIntoRedis(deps) }, 'stock loaded into Redis')
+  }
 
   const runs = (role: string) => config.ROLE === 'all' || config.ROLE === role
   const stops: (() => Promise<void>)[] = []
@@ -32,6 +36,9 @@ async function main() {
     const worker = writeBehindWorker(deps)
     await worker.start()
     stops.push(worker.stop)
+    const monitor = periodic('write-behind-monitor', 10_000, () => logBacklog(deps), logger)
+    monitor.start()
+    stops.push(monitor.stop)
   }
   if (runs('sweeper')) {
     const sweeper = periodic(

@@ -1,37 +1,9 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { ADMIN_TOKEN, createTestDatabase, deleteKeys, REDIS_URL } from './helpers/context.js'
-
-const TSX = 'node_modules/.bin/tsx'
-
-function start(env: Record<string, string>) {
-  const child = spawn(TSX, ['src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk
-  })
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk
-  })
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(stdout)
-      if (match?.[1]) resolve(match[1].replace('localhost', '127.0.0.1'))
-    })
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)))
-  })
-  listening.catch(() => {}) // the tests that expect an exit never await it
-  return { child, listening, exited, output: () => ({ stdout, stderr }) }
-}
+import { startService as start } from './helpers/processes.js'
 
 describe('npm start (the main process)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>

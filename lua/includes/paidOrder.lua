@@ -1,9 +1,10 @@
 --- @include "orderLines"
 -- Loads a payment that is waiting for a decision, with its order and lines.
 -- KEYS[1] order hash, KEYS[3] events stream, KEYS[4] payment hash,
--- KEYS[5..] line keys; ARGV[1] the lines' product ids.
--- Returns payment, order, paired; or nil and an error reply.
-local function loadPaidOrder()
+-- KEYS[5..] line keys; ARGV[1] the lines' product ids, ARGV[2] the request id.
+-- Returns payment, order, paired; or nil and the reply to give (an error, or
+-- the earlier answer when the same request already made this decision).
+local function loadPaidOrder(decision)
   local payment = hashToTable(KEYS[4])
   if not payment.status then
     return nil, { 'NOT_FOUND' }
@@ -16,6 +17,9 @@ local function loadPaidOrder()
   if not paired then
     return nil, { 'KEYS_MISMATCH' }
   end
+  if payment.status == decision and payment.last_request == ARGV[2] then
+    return nil, { 'OK', cjson.encode(order), cjson.encode(payment) }
+  end
   if payment.status ~= 'paid' then
     return nil, { 'INVALID_STATE', payment.status }
   end
@@ -24,7 +28,7 @@ end
 
 -- Records the decision on the payment and its order, then appends the event.
 local function settle(paymentStatus, orderStatus, stock, now)
-  redis.call('HSET', KEYS[4], 'status', paymentStatus)
+  redis.call('HSET', KEYS[4], 'status', paymentStatus, 'last_request', ARGV[2])
   redis.call('HINCRBY', KEYS[4], 'v', 1)
   redis.call('HSET', KEYS[1], 'status', orderStatus, 'updated_at', fmt(now))
   redis.call('HINCRBY', KEYS[1], 'v', 1)

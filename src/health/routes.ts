@@ -8,7 +8,7 @@ const ReadySchema = z
   .object({
     status: z.enum(['ready', 'unavailable']),
     checks: z.object({ redis: Check, postgres: Check }),
-    write_behind: z.object({ backlog: z.int(), lag_ms: z.int() }).nullable(),
+    write_behind: z.object({ backlog: z.int(), lag_ms: z.int(), dead_letters: z.int() }).nullable(),
   })
   .openapi('Readiness')
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import type { StoreKeys } from '../redis/keys.js'
@@ -85,7 +86,7 @@ export async function cancelOrder(deps: Deps, orderId: string): Promise<Order> {
     redis,
     'cancelOrder',
     [keys.order(orderId), keys.reservations, keys.events, ...lineKeyList],
-    [productIds],
+    [productIds, randomUUID()],
   )
   return presentOrder(orderFrom(reply, orderId))
 }

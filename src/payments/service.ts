@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
@@ -96,7 +97,7 @@ async function settlePayment(deps: Deps, paymentId: string, script: ScriptName):
       keys.payment(paymentId),
       ...lineKeyList,
     ],
-    [productIds],
+    [productIds, randomUUID()],
   )
   if (reply[0] !== 'OK') throw scriptFailure(reply, subject(paymentId))
   const order = JSON.parse(String(reply[1])) as OrderRecord

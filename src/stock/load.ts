@@ -9,6 +9,7 @@ interface CatalogueRow {
   price: string
   status: 'active' | 'inactive'
   max_per_customer: number | null
+  stock_version: string
 }
 
 /**
@@ -18,7 +19,9 @@ interface CatalogueRow {
  */
 export async function loadStockIntoRedis(deps: Deps): Promise<number> {
   const [catalogue, stock] = await Promise.all([
-    deps.sql<CatalogueRow[]>`select id, name, price::text, status, max_per_customer from products`,
+    deps.sql<
+      CatalogueRow[]
+    >`select id, name, price::text, status, max_per_customer, stock_version from products`,
     derivedStock(deps.sql),
   ])
   const stockById = new Map(stock.map((s) => [s.productId, s]))
@@ -36,6 +39,7 @@ export async function loadStockIntoRedis(deps: Deps): Promise<number> {
           maxPerCustomer: row.max_per_customer,
         },
         counters,
+        Number(row.stock_version),
       )
     }),
   )

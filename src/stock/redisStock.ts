@@ -37,6 +37,7 @@ export async function loadProduct(
   { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
   product: ProductCatalogue,
   stock: Pick<DerivedStock, 'available' | 'reserved' | 'sold'>,
+  version = 0,
 ): Promise<boolean> {
   const [outcome] = await runScript(
     redis,
@@ -50,6 +51,7 @@ export async function loadProduct(
       stock.available,
       stock.reserved,
       stock.sold,
+      version,
     ],
   )
   return outcome === 'LOADED'

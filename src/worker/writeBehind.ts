@@ -5,6 +5,7 @@ import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
 import { applyEvents } from './sink.js'
 
 export const CONSUMER_GROUP = 'postgres-writers'
+const FINAL_STATUSES = new Set(['payment_confirmed', 'payment_rejected', 'expired', 'cancelled'])
 
 type RawEntry = [id: string, fields: string[]]
 
@@ -56,6 +57,18 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     await acknowledge([id])
   }
 
+  /** Orders in a final state are in Postgres now: let Redis forget them after a while. */
+  async function expireFinished(events: StoreEvent[]) {
+    const ttlMs = config.FINISHED_ORDER_TTL_SECONDS * 1000
+    const pipeline = redis.pipeline()
+    for (const { order, payment } of events) {
+      if (!order || !FINAL_STATUSES.has(order.status)) continue
+      pipeline.pexpire(keys.order(order.id), ttlMs)
+      if (payment) pipeline.pexpire(keys.payment(payment.id), ttlMs)
+    }
+    if (pipeline.length > 0) await pipeline.exec()
+  }
+
   /** Applies entries; returns how many were written. Throws on transient failures. */
   async function apply(entries: RawEntry[]): Promise<number> {
     const parsed: { event: StoreEvent; raw: RawEntry }[] = []
@@ -83,6 +96,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
       try {
         await applyEvents(sql, [event])
         await acknowledge([raw[0]])
+        await expireFinished([event])
         written += 1
       } catch (err) {
         if (!isPermanent(err)) throw err
@@ -153,6 +167,9 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         backoffMs = 100
       } catch (err) {
         if (!running) break
+        // Redis lost its data (and the group with it): make the group again.
+        if (err instanceof Error && err.message.includes('NOGROUP'))
+          await ensureGroup().catch(() => {})
         log.warn(
           { err: err instanceof Error ? err.message : String(err), retry_in_ms: backoffMs },
           'write-behind batch failed; will retry',

@@ -46,6 +46,8 @@ export async function createTestDatabase(): Promise<{
 }
 
 export interface TestContext {
+  prefix: string
+  databaseUrl: string
   deps: Deps
   app: ReturnType<typeof createApp>
   /** Writes every pending event to Postgres. */
@@ -53,13 +55,19 @@ export interface TestContext {
   close: () => Promise<void>
 }
 
-/** Everything a test file needs: its own database, its own Redis key prefix, the app. */
-export async function createTestContext(env: Record<string, string> = {}): Promise<TestContext> {
+/**
+ * Everything a test file needs: its own database, its own Redis key prefix, the
+ * app. `viaDatabase` lets a fault test route the service's Postgres traffic (a proxy).
+ */
+export async function createTestContext(
+  env: Record<string, string> = {},
+  viaDatabase: (url: string) => string = (url) => url,
+): Promise<TestContext> {
   const db = await createTestDatabase()
   const prefix = `t-${randomBytes(6).toString('hex')}`
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: db.url,
+    DATABASE_URL: viaDatabase(db.url),
     REDIS_URL,
     KEY_PREFIX: prefix,
     ADMIN_TOKEN,
@@ -78,6 +86,8 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
   }
   const worker = writeBehindWorker(deps, { consumer: 'test' })
   return {
+    prefix,
+    databaseUrl: db.url,
     deps,
     app: createApp(deps),
     drain: () => worker.drain(),

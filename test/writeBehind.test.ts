@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runScript } from '../src/redis/scripts.js'
+import { parseEvent } from '../src/worker/events.js'
+import { applyEvents } from '../src/worker/sink.js'
+import { writeBehindStatus } from '../src/worker/status.js'
+import { api } from './helpers/api.js'
+import { createTestContext, type TestContext } from './helpers/context.js'
+import { stockOf } from './helpers/snapshot.js'
+
+let ctx: TestContext
+let store: ReturnType<typeof api>
+
+beforeAll(async () => {
+  ctx = await createTestContext()
+  store = api(ctx)
+})
+afterAll(() => ctx.close())
+
+async function orderSnapshot(orderId: string) {
+  const [row] = await ctx.deps.sql`
+    select o.status, o.version, (select count(*)::int from order_details d where d.order_id = o.id) as lines,
+           (select status from payments p where p.order_id = o.id) as payment
+    from orders o where o.id = ${orderId}
+  `
+  return row
+}
+
+/** The raw stream entries, parsed, without consuming them. */
+async function streamEvents() {
+  const entries = await ctx.deps.redis.xrange(ctx.deps.keys.events, '-', '+')
+  return entries.map(([id, fields]) => parseEvent(id, fields))
+}
+
+describe('the Postgres sink', () => {
+  it('applying the same events twice, or in reverse, ends in the latest state', async () => {
+    await ctx.drain()
+    const { body } = await store.addProduct({ name: 'Sink', quantity: 10, price: 3 })
+    const created = await store.createOrder({
+      products: [{ product_id: body.data.id, quantity: 2 }],
+    })
+    const orderId = created.body.data.id as string
+    await store.checkout(orderId)
+    const payment = await store.pay(orderId)
+    await store.confirm(payment.body.data.id)
+    const events = await streamEvents()
+    expect(events.map((e) => e.type)).toEqual([
+      'order_created',
+      'order_checkout',
+      'order_paid',
+      'payment_confirmed',
+    ])
+
+    await applyEvents(ctx.deps.sql, [...events].reverse())
+    const latest = await orderSnapshot(orderId)
+    expect(latest).toEqual({
+      status: 'payment_confirmed',
+      version: 4,
+      lines: 1,
+      payment: 'confirmed',
+    })
+
+    for (const event of events) await applyEvents(ctx.deps.sql, [event])
+    await applyEvents(ctx.deps.sql, events)
+    expect(await orderSnapshot(orderId)).toEqual(latest)
+    const [product] = await ctx.deps.sql`select quantity from products where id = ${body.data.id}`
+    expect(product?.quantity).toBe(8)
+    await ctx.drain()
+  })
+})
+
+describe('poison events', () => {
+  it('go to the dead-letter stream with their error, are counted, and never block the rest', async () => {
+    await ctx.drain()
+    const { keys, redis } = ctx.deps
+    await redis.xadd(keys.events, '*', 'type', 'order_created', 'at', '1', 'order', '{not json')
+    await redis.xadd(
+      keys.events,
+      '*',
+      'type',
+      'stock_restock',
+      'at',
+      '1',
+      'ledger',
+      JSON.stringify({
+        id: '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10',
+        product_id: '99999',
+        kind: 'restock',
+        quantity: '1',
+      }),
+    )
+    const { body } = await store.addProduct({ name: 'After poison', quantity: 5, price: 1 })
+    const good = await store.createOrder({ products: [{ product_id: body.data.id, quantity: 1 }] })
+
+    await ctx.drain()
+    expect(await orderSnapshot(good.body.data.id)).toMatchObject({ status: 'draft' })
+    const dead = await redis.xrange(keys.deadLetters, '-', '+')
+    expect(dead).toHaveLength(2)
+    const errors = dead.map(([, fields]) => fields[fields.indexOf('error') + 1])
+    expect(errors[0]).toMatch(/malformed order/)
+    expect(errors[1]).toMatch(/foreign key/)
+    expect(await writeBehindStatus(ctx.deps)).toEqual({ backlog: 0, lag_ms: 0, dead_letters: 2 })
+  })
+})
+
+describe('a command resent after a lost reply', () => {
+  it('answers the same decision again and moves the stock once', async () => {
+    const { body } = await store.addProduct({ name: 'Resent', quantity: 10, price: 1 })
+    const productId = body.data.id as number
+    const created = await store.createOrder({ products: [{ product_id: productId, quantity: 3 }] })
+    const orderId = created.body.data.id as string
+    await store.checkout(orderId)
+    const payment = await store.pay(orderId)
+    const { keys, redis } = ctx.deps
+    const confirm = () =>
+      runScript(
+        redis,
+        'confirmPayment',
+        [
+          keys.order(orderId),
+          keys.reservations,
+          keys.events,
+          keys.payment(payment.body.data.id),
+          keys.product(productId),
+          keys.customerUnits(productId),
+        ],
+        [String(productId), 'request-1'],
+      )
+    expect((await confirm())[0]).toBe('OK')
+    expect((await confirm())[0]).toBe('OK')
+    expect(await stockOf(ctx.deps, productId)).toEqual({ available: 7, reserved: 0, sold: 3 })
+    expect((await store.confirm(payment.body.data.id)).status).toBe(409)
+
+    const restock = () =>
+      runScript(
+        redis,
+        'restockProduct',
+        [keys.product(productId), keys.events],
+        [productId, 5, '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a11', 'restock'],
+      )
+    await restock()
+    await restock()
+    expect(await stockOf(ctx.deps, productId)).toEqual({ available: 12, reserved: 0, sold: 3 })
+  })
+})
