@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js'
 import { createSql } from '../src/db/client.js'
 import type { Deps } from '../src/deps.js'
 import { createLogger } from '../src/logger.js'
+import { createMetrics } from '../src/metrics/metrics.js'
 import { checkoutOrder, createOrder } from '../src/orders/service.js'
 import { createProduct } from '../src/products/service.js'
 import { createRedis } from '../src/redis/client.js'
@@ -39,6 +40,7 @@ const deps: Deps = {
   sql,
   keys: storeKeys(prefix),
   logger: createLogger('silent'),
+  metrics: createMetrics(),
 }
 try {
   const product = await createProduct(deps, {

@@ -7,9 +7,12 @@ import { bodyLimit } from './http/bodyLimit.js'
 import { ApiError, errorResponse, toApiError, validationError } from './http/errors.js'
 import { idempotency } from './http/idempotency.js'
 import { requestLog } from './http/requestLog.js'
+import { httpMetrics } from './metrics/metrics.js'
+import { metricsRoutes } from './metrics/routes.js'
 import { orderRoutes } from './orders/routes.js'
 import { paymentRoutes } from './payments/routes.js'
 import { productRoutes } from './products/routes.js'
+import { stockRoutes } from './stock/routes.js'
 
 /** Builds the whole HTTP app. Production and tests both call this. */
 export function createApp(deps: Deps) {
@@ -21,6 +24,7 @@ export function createApp(deps: Deps) {
 
   app.use(requestId())
   app.use(requestLog(deps.logger))
+  app.use(httpMetrics(deps.metrics))
   app.use(bodyLimit(deps.config.BODY_LIMIT_BYTES))
   app.use('/api/*', idempotency(deps))
 
@@ -28,6 +32,8 @@ export function createApp(deps: Deps) {
   app.route('/api/v1/products', productRoutes(deps))
   app.route('/api/v1', orderRoutes(deps))
   app.route('/api/v1', paymentRoutes(deps))
+  app.route('/api/v1', stockRoutes(deps))
+  app.route('/', metricsRoutes(deps))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',

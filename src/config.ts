@@ -24,7 +24,7 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'may only hold letters, digits and _ . : -')
     .default('store'),
-  ROLE: z.enum(['all', 'api', 'worker', 'sweeper']).default('all'),
+  ROLE: z.enum(['all', 'api', 'worker', 'sweeper', 'reporter']).default('all'),
   BODY_LIMIT_BYTES: positiveInt(64 * 1024),
   RESERVATION_TTL_SECONDS: positiveInt(600),
   EXPIRY_SWEEP_INTERVAL_MS: positiveInt(1000),
@@ -34,6 +34,9 @@ export const ConfigSchema = z.object({
   WORKER_CLAIM_IDLE_MS: positiveInt(30_000),
   MAX_BACKLOG: positiveInt(1_000_000),
   FINISHED_ORDER_TTL_SECONDS: positiveInt(24 * 60 * 60),
+  STOCK_REPORT_INTERVAL_SECONDS: positiveInt(60),
+  STOCK_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  STOCK_CHECK_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 })
 

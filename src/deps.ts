@@ -1,6 +1,7 @@
 import type { Config } from './config.js'
 import type { Sql } from './db/client.js'
 import type { Logger } from './logger.js'
+import type { Metrics } from './metrics/metrics.js'
 import type { Redis } from './redis/client.js'
 import type { StoreKeys } from './redis/keys.js'
 
@@ -11,6 +12,7 @@ export interface Deps {
   sql: Sql
   keys: StoreKeys
   logger: Logger
+  metrics: Metrics
 }
 
 export type AppEnv = { Variables: { requestId: string } }

@@ -9,12 +9,14 @@ import { expireDueReservations } from './orders/expirySweeper.js'
 import { ensureHydrated } from './recovery/hydrate.js'
 import { connect, disconnect, StartupError } from './runtime.js'
 import { loadStockIntoRedis } from './stock/load.js'
+import { publishStockReport } from './stock/report.js'
 import { logBacklog } from './worker/status.js'
 import { writeBehindWorker } from './worker/writeBehind.js'
 
 /**
  * The service. ROLE (or --role=) picks what this process runs: `all` (default:
- * API, write-behind worker and expiry sweeper), or one of `api`, `worker`, `sweeper`.
+ * API, write-behind worker, expiry sweeper and stock report), or one of `api`,
+ * `worker`, `sweeper`, `reporter`.
  */
 async function main() {
   if (existsSync('.env')) process.loadEnvFile('.env')
@@ -49,6 +51,16 @@ async function main() {
     )
     sweeper.start()
     stops.push(sweeper.stop)
+  }
+  if (runs('reporter')) {
+    const reporter = periodic(
+      'stock-report',
+      config.STOCK_REPORT_INTERVAL_SECONDS * 1000,
+      () => publishStockReport(deps),
+      logger,
+    )
+    reporter.start()
+    stops.push(reporter.stop)
   }
   if (runs('api')) {
     const app = createApp(deps)

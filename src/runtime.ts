@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import { createSql } from './db/client.js'
 import type { Deps } from './deps.js'
 import type { Logger } from './logger.js'
+import { createMetrics } from './metrics/metrics.js'
 import { createRedis } from './redis/client.js'
 import { storeKeys } from './redis/keys.js'
 
@@ -51,6 +52,7 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
     sql,
     keys: storeKeys(config.KEY_PREFIX),
     logger,
+    metrics: createMetrics({ processMetrics: true }),
   }
 }
 

@@ -8,6 +8,7 @@ import { ADMIN_TOKEN, createTestContext, deleteKeys, type TestContext } from './
 import { startService } from './helpers/processes.js'
 import { startRedisServer } from './helpers/redisServer.js'
 import { stockOf } from './helpers/snapshot.js'
+import { expectAllInSync } from './helpers/stockCheck.js'
 import { startTcpProxy } from './helpers/tcpProxy.js'
 import { type Acknowledged, runTraffic } from './helpers/traffic.js'
 
@@ -95,6 +96,7 @@ describe('worker killed', () => {
     expect((await writeBehindStatus(ctx.deps)).dead_letters).toBe(0)
     await expectPersisted(ctx, acknowledged)
     await expectStockAgrees(ctx, productId)
+    await expectAllInSync(ctx)
   }, 120_000)
 })
 
@@ -139,6 +141,7 @@ describe('Postgres gone', () => {
     expect((await writeBehindStatus(ctx.deps)).backlog).toBe(0)
     await expectPersisted(ctx, acknowledged)
     await expectStockAgrees(ctx, productId)
+    await expectAllInSync(ctx)
     expect((await store.call('GET', '/readyz')).status).toBe(200)
   }, 90_000)
 })
@@ -179,6 +182,7 @@ describe('Redis killed', () => {
     await ctx.drain()
     await expectPersisted(ctx, acknowledged)
     await expectStockAgrees(ctx, productId)
+    await expectAllInSync(ctx)
   }, 90_000)
 })
 
@@ -254,7 +258,7 @@ describe('Redis emptied', () => {
     const results = await Promise.all(orders.map((o) => store.checkout(o.body.data.id)))
     expect(results.filter((r) => r.status === 200)).toHaveLength(left)
     expect((await stockOf(ctx.deps, productId)).available).toBe(0)
-    await ctx.drain()
+    await expectAllInSync(ctx)
     await expectStockAgrees(ctx, productId)
   }, 60_000)
 })

@@ -4,6 +4,7 @@ import { derivedStock } from '../src/stock/derived.js'
 import { api } from './helpers/api.js'
 import { createTestContext, jsonHeaders, type TestContext } from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
+import { expectAllInSync } from './helpers/stockCheck.js'
 
 let ctx: TestContext
 let store: ReturnType<typeof api>
@@ -438,6 +439,7 @@ describe('the durable record', () => {
       })
     }
     expect(derived.length).toBeGreaterThan(10)
+    await expectAllInSync(ctx)
   })
 })
 
@@ -481,5 +483,6 @@ describe('expiry', () => {
     expect(pay.body.error.code).toBe('RESERVATION_EXPIRED')
     expect(await stockOf(short.deps, body.data.id)).toEqual({ available: 5, reserved: 0, sold: 0 })
     expect(await expireDueReservations(short.deps)).toBe(0)
+    await expectAllInSync(short)
   })
 })

@@ -5,6 +5,7 @@ import { derivedStock } from '../src/stock/derived.js'
 import { api } from './helpers/api.js'
 import { createTestContext, type TestContext } from './helpers/context.js'
 import { stockOf } from './helpers/snapshot.js'
+import { expectAllInSync } from './helpers/stockCheck.js'
 
 let ctx: TestContext
 let store: ReturnType<typeof api>
@@ -201,5 +202,6 @@ describe('random interleavings of the lifecycle', () => {
       ),
       { numRuns: 30 },
     )
+    await expectAllInSync(ctx)
   })
 })

@@ -3,6 +3,7 @@ import { api } from './helpers/api.js'
 import { createTestContext, type TestContext } from './helpers/context.js'
 import { listen } from './helpers/server.js'
 import { stockOf } from './helpers/snapshot.js'
+import { expectAllInSync } from './helpers/stockCheck.js'
 
 let ctx: TestContext
 let store: ReturnType<typeof api>
@@ -14,6 +15,7 @@ beforeAll(async () => {
   server = await listen(ctx)
 })
 afterAll(async () => {
+  await expectAllInSync(ctx)
   await server.close()
   await ctx.close()
 })

@@ -24,5 +24,7 @@ export async function expireDueReservations(deps: Deps, batch = deps.config.EXPI
       )
     }),
   )
-  return replies.filter(([outcome]) => outcome === 'OK').length
+  const expired = replies.filter(([outcome]) => outcome === 'OK').length
+  if (expired > 0) deps.metrics.checkouts.inc({ outcome: 'expired' }, expired)
+  return expired
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
+import { ApiError, type ErrorCode } from '../http/errors.js'
+import type { CheckoutOutcome } from '../metrics/metrics.js'
 import type { StoreKeys } from '../redis/keys.js'
 import { runScript, type ScriptReply } from '../redis/scripts.js'
 import { readArchivedOrder } from './archive.js'
@@ -67,7 +69,26 @@ export async function getOrder(deps: Deps, orderId: string): Promise<Order> {
   throw scriptFailure(['NOT_FOUND'], subject(orderId))
 }
 
+const CHECKOUT_OUTCOMES: Partial<Record<ErrorCode, CheckoutOutcome>> = {
+  OUT_OF_STOCK: 'out_of_stock',
+  LIMIT_EXCEEDED: 'limit_exceeded',
+  RESERVATION_EXPIRED: 'expired',
+}
+
+/** Reserves the order's lines; every outcome is counted for /metrics. */
 export async function checkoutOrder(deps: Deps, orderId: string): Promise<Order> {
+  try {
+    const order = await reserve(deps, orderId)
+    deps.metrics.checkouts.inc({ outcome: 'reserved' })
+    return order
+  } catch (err) {
+    const outcome = (err instanceof ApiError && CHECKOUT_OUTCOMES[err.code]) || 'refused'
+    deps.metrics.checkouts.inc({ outcome })
+    throw err
+  }
+}
+
+async function reserve(deps: Deps, orderId: string): Promise<Order> {
   const { redis, keys, config } = deps
   const { keys: lineKeyList, productIds } = lineKeys(keys, await loadLines(deps, orderId))
   const reply = await runScript(

@@ -16,7 +16,9 @@ export function storeKeys(prefix: string) {
     idempotency: (scope: string, key: string) => `${tag}:idempotency:${scope}:${key}`,
     hydrationLock: `${tag}:hydration-lock`,
     hydrated: `${tag}:hydrated`,
+    /** Pub/sub channel of the periodic stock report, and the latest report. */
     stockReport: `${tag}:stock-report`,
+    stockReportLatest: `${tag}:stock-report:latest`,
   }
 }
 

@@ -19,12 +19,14 @@ export const SCRIPT_NAMES = [
   'rejectPayment',
   'cancelOrder',
   'expireOrder',
+  'stockCut',
+  'repairStock',
 ] as const
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
 
 /** A script's reply: an outcome code first, then its values. */
-export type ScriptReply = [code: string, ...values: (string | number)[]]
+export type ScriptReply = [code: string, ...values: (string | number | null | (string | null)[])[]]
 
 const INCLUDE = /^--- @include "([\w-]+)"\s*$/gm
 

@@ -7,6 +7,8 @@ export interface DerivedStock {
   available: number
   reserved: number
   sold: number
+  /** products.stock_version: the Redis stock version these rows reflect (see the stock check). */
+  version: number
 }
 
 /**
@@ -18,8 +20,10 @@ export async function derivedStock(
   sql: Sql,
   productIds?: readonly number[],
 ): Promise<DerivedStock[]> {
-  const rows = await sql<{ id: string; total: string; reserved: string; sold: string }[]>`
-    select p.id,
+  const rows = await sql<
+    { id: string; total: string; reserved: string; sold: string; version: string }[]
+  >`
+    select p.id, p.stock_version as version,
            coalesce(l.total, 0)    as total,
            coalesce(o.reserved, 0) as reserved,
            coalesce(o.sold, 0)     as sold
@@ -41,6 +45,13 @@ export async function derivedStock(
     const total = Number(r.total)
     const reserved = Number(r.reserved)
     const sold = Number(r.sold)
-    return { productId: Number(r.id), total, reserved, sold, available: total - reserved - sold }
+    return {
+      productId: Number(r.id),
+      total,
+      reserved,
+      sold,
+      available: total - reserved - sold,
+      version: Number(r.version),
+    }
   })
 }

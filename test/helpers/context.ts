@@ -5,6 +5,7 @@ import { createSql } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
 import type { Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/logger.js'
+import { createMetrics } from '../../src/metrics/metrics.js'
 import { createRedis } from '../../src/redis/client.js'
 import { storeKeys } from '../../src/redis/keys.js'
 import { writeBehindWorker } from '../../src/worker/writeBehind.js'
@@ -83,6 +84,7 @@ export async function createTestContext(
     sql,
     keys: storeKeys(prefix),
     logger: createLogger('silent'),
+    metrics: createMetrics(),
   }
   const worker = writeBehindWorker(deps, { consumer: 'test' })
   return {

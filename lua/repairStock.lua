@@ -1,0 +1,37 @@
+--[[
+  Sets a product's counters to the values derived from Postgres, if the product
+  has not changed since the stock check read it. Used by POST /reconcile.
+
+  Input:
+    KEYS[1]  product hash
+    KEYS[2]  events stream
+
+    ARGV[1]  product id
+    ARGV[2]  stock version the check saw
+    ARGV[3]  available units
+    ARGV[4]  reserved units
+    ARGV[5]  sold units
+
+  Output:
+    {'OK', version}      the new version
+    {'CHANGED', version} the product moved since the check; nothing changed
+    {'NOT_FOUND'}
+]]
+--- @include "common"
+local productKey = KEYS[1]
+local eventsKey = KEYS[2]
+
+local version = redis.call('HGET', productKey, 'v')
+if not version then
+  return { 'NOT_FOUND' }
+end
+if version ~= ARGV[2] then
+  return { 'CHANGED', version }
+end
+
+redis.call('HSET', productKey, 'available', ARGV[3], 'reserved', ARGV[4], 'sold', ARGV[5])
+local v = redis.call('HINCRBY', productKey, 'v', 1)
+local now = nowMs()
+redis.call('XADD', eventsKey, '*', 'type', 'stock_reconciled', 'at', fmt(now),
+  'stock', cjson.encode({ stockSnapshot(productKey, ARGV[1]) }))
+return { 'OK', v }

@@ -1,0 +1,223 @@
+import type { Deps } from '../deps.js'
+import { ApiError } from '../http/errors.js'
+import { runScript } from '../redis/scripts.js'
+import { writeBehindStatus } from '../worker/status.js'
+import { type RestockAdvice, restockAdvice } from './advice.js'
+import { type DerivedStock, derivedStock } from './derived.js'
+
+export type Counters = { available: number; reserved: number; sold: number }
+export type CheckStatus = 'in_sync' | 'pending' | 'drift'
+
+export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'max_daily_sales'> {
+  product_id: number
+  name: string
+  status: CheckStatus
+  redis: Counters
+  database: Counters
+  drift: Counters
+  sales: { avg_daily: number; max_daily: number }
+}
+
+export interface StockReport {
+  generated_at: string
+  window_days: number
+  write_behind: { backlog: number; lag_ms: number }
+  products: ProductCheck[]
+}
+
+interface LiveCounters extends Counters {
+  version: number
+}
+
+const ZERO: Counters = { available: 0, reserved: 0, sold: 0 }
+const counters = ({ available, reserved, sold }: Counters): Counters => ({
+  available,
+  reserved,
+  sold,
+})
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Stream ids compare as (milliseconds, sequence). */
+function streamIdAfter(a: string, b: string): boolean {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt)
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt)
+  return aMs > bMs || (aMs === bMs && aSeq > bSeq)
+}
+
+/** Products' live counters and the stream position, read together in one script. */
+async function stockCut(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  productIds: readonly number[],
+) {
+  const [lastId, ...rows] = await runScript(
+    redis,
+    'stockCut',
+    [keys.events, ...productIds.map(keys.product)],
+    [],
+  )
+  const live = new Map<number, LiveCounters | null>()
+  productIds.forEach((id, i) => {
+    const [available, reserved, sold, version] = (rows[i] as (string | null)[] | undefined) ?? []
+    live.set(
+      id,
+      available == null
+        ? null
+        : {
+            available: Number(available),
+            reserved: Number(reserved),
+            sold: Number(sold),
+            version: Number(version),
+          },
+    )
+  })
+  return { lastId: String(lastId), live }
+}
+
+/** True once the worker has written every event up to `lastId` (written events are deleted). */
+async function persistedThrough({ redis, keys }: Pick<Deps, 'redis' | 'keys'>, lastId: string) {
+  const [oldest] = await redis.xrange(keys.events, '-', '+', 'COUNT', 1)
+  return oldest === undefined || streamIdAfter(oldest[0], lastId)
+}
+
+interface Comparison {
+  status: CheckStatus
+  redis: LiveCounters | null
+  database: DerivedStock | undefined
+}
+
+/**
+ * Compares Redis with Postgres at one consistent cut. A product is compared
+ * once Postgres holds every event up to the cut and reflects the same stock
+ * version as Redis did at the cut; until then it waits, up to `waitMs`, and is
+ * reported `pending` rather than as false drift.
+ */
+async function compare(deps: Deps, productIds: number[], waitMs: number) {
+  const results = new Map<number, Comparison>()
+  const deadline = Date.now() + waitMs
+  let open = productIds
+  while (open.length > 0) {
+    const cut = await stockCut(deps, open)
+    const persisted = await persistedThrough(deps, cut.lastId)
+    const db = new Map((await derivedStock(deps.sql, open)).map((d) => [d.productId, d]))
+    const stillOpen: number[] = []
+    for (const id of open) {
+      const redis = cut.live.get(id) ?? null
+      const database = db.get(id)
+      if (redis === null || !database) {
+        results.set(id, { status: 'drift', redis, database })
+      } else if (persisted && redis.version === database.version) {
+        const same =
+          redis.available === database.available &&
+          redis.reserved === database.reserved &&
+          redis.sold === database.sold
+        results.set(id, { status: same ? 'in_sync' : 'drift', redis, database })
+      } else {
+        results.set(id, { status: 'pending', redis, database })
+        stillOpen.push(id)
+      }
+    }
+    open = stillOpen
+    if (open.length === 0 || Date.now() >= deadline) break
+    await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
+  }
+  return results
+}
+
+interface ProductRow {
+  id: string
+  name: string
+  lead_time: number
+  most_lead_time: number
+}
+
+export async function checkStock(
+  deps: Deps,
+  options: { windowDays: number; waitMs: number; productId?: number | undefined },
+): Promise<{ report: StockReport; versions: Map<number, number> }> {
+  const { sql } = deps
+  const products = await sql<ProductRow[]>`
+    select id, name, lead_time, most_lead_time from products
+    ${options.productId === undefined ? sql`` : sql`where id = ${options.productId}`}
+    order by id
+  `
+  if (options.productId !== undefined && products.length === 0) {
+    throw new ApiError('NOT_FOUND', `Product ${options.productId} does not exist.`, {
+      product_id: options.productId,
+    })
+  }
+  const ids = products.map((p) => Number(p.id))
+  const [comparisons, sales, writeBehind] = await Promise.all([
+    compare(deps, ids, options.waitMs),
+    dailySales(deps, ids, options.windowDays),
+    writeBehindStatus(deps),
+  ])
+
+  const versions = new Map<number, number>()
+  const checks = products.map((product): ProductCheck => {
+    const id = Number(product.id)
+    const { status, redis, database } = comparisons.get(id) as Comparison
+    if (redis) versions.set(id, redis.version)
+    const live = redis ? counters(redis) : ZERO
+    const derived = database ? counters(database) : ZERO
+    const advice = restockAdvice({
+      dailySales: sales.get(id) ?? [],
+      windowDays: options.windowDays,
+      leadTime: product.lead_time,
+      mostLeadTime: product.most_lead_time,
+      available: live.available,
+    })
+    return {
+      product_id: id,
+      name: product.name,
+      status,
+      redis: live,
+      database: derived,
+      drift: {
+        available: live.available - derived.available,
+        reserved: live.reserved - derived.reserved,
+        sold: live.sold - derived.sold,
+      },
+      safety_stock: advice.safety_stock,
+      reorder_point: advice.reorder_point,
+      restock_quantity: advice.restock_quantity,
+      sales: { avg_daily: advice.avg_daily_sales, max_daily: advice.max_daily_sales },
+    }
+  })
+  for (const check of checks) {
+    if (check.status === 'pending') continue
+    for (const counter of ['available', 'reserved', 'sold'] as const) {
+      deps.metrics.drift.set(
+        { product_id: String(check.product_id), counter },
+        check.drift[counter],
+      )
+    }
+  }
+  return {
+    report: {
+      generated_at: new Date().toISOString(),
+      window_days: options.windowDays,
+      write_behind: { backlog: writeBehind.backlog, lag_ms: writeBehind.lag_ms },
+      products: checks,
+    },
+    versions,
+  }
+}
+
+/** Units sold (payment confirmed) per product and day, over the last `windowDays` days. */
+async function dailySales({ sql }: Pick<Deps, 'sql'>, productIds: number[], windowDays: number) {
+  if (productIds.length === 0) return new Map<number, number[]>()
+  const rows = await sql<{ product_id: string; units: string }[]>`
+    select d.product_id, sum(d.quantity) as units
+    from order_details d join orders o on o.id = d.order_id
+    where o.status = 'payment_confirmed'
+      and o.order_date >= now() - make_interval(days => ${windowDays})
+      and d.product_id in ${sql(productIds)}
+    group by d.product_id, (o.order_date at time zone 'UTC')::date
+  `
+  const byProduct = new Map<number, number[]>()
+  for (const row of rows) {
+    const id = Number(row.product_id)
+    byProduct.set(id, [...(byProduct.get(id) ?? []), Number(row.units)])
+  }
+  return byProduct
+}

@@ -1,0 +1,86 @@
+import { z } from '@hono/zod-openapi'
+
+const Counters = z.object({ available: z.int(), reserved: z.int(), sold: z.int() })
+
+export const StockCheckQuery = z.object({
+  window_days: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365)
+    .optional()
+    .openapi({
+      description: 'Days of sales behind the restock advice (default STOCK_WINDOW_DAYS).',
+    }),
+  product_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .openapi({ description: 'Only this product.' }),
+  wait_ms: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .optional()
+    .openapi({
+      description: 'How long to wait for the write-behind worker before reporting pending.',
+    }),
+})
+
+export const ProductCheckSchema = z
+  .object({
+    product_id: z.int(),
+    name: z.string(),
+    status: z.enum(['in_sync', 'pending', 'drift']),
+    redis: Counters.openapi({ description: 'Live counters in Redis, at the cut.' }),
+    database: Counters.openapi({
+      description:
+        'Derived in Postgres from the stock ledger and the persisted orders, independently of Redis.',
+    }),
+    drift: Counters.openapi({ description: 'redis − database, per counter.' }),
+    safety_stock: z.int(),
+    reorder_point: z.int(),
+    restock_quantity: z
+      .int()
+      .openapi({ description: 'Units to add now: max(0, reorder_point − available).' }),
+    sales: z.object({ avg_daily: z.number(), max_daily: z.int() }),
+  })
+  .openapi('ProductStockCheck')
+
+export const StockReportSchema = z
+  .object({
+    generated_at: z.string(),
+    window_days: z.int(),
+    write_behind: z.object({ backlog: z.int(), lag_ms: z.int() }),
+    products: z.array(ProductCheckSchema),
+  })
+  .openapi('StockReport')
+
+export const ReconcileBody = z
+  .object({
+    dry_run: z
+      .boolean()
+      .default(true)
+      .openapi({ description: 'Only report what would change (default).' }),
+    product_id: z.int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .openapi('Reconcile')
+
+export const ReconcileResultSchema = z
+  .object({
+    dry_run: z.boolean(),
+    checked: z.int(),
+    repairs: z.array(
+      z.object({
+        product_id: z.int(),
+        from: Counters,
+        to: Counters,
+        applied: z.boolean(),
+        reason: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('ReconcileResult')
