@@ -3,15 +3,9 @@ import { z } from '@hono/zod-openapi'
 const Counters = z.object({ available: z.int(), reserved: z.int(), sold: z.int() })
 
 export const StockCheckQuery = z.object({
-  window_days: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(365)
-    .optional()
-    .openapi({
-      description: 'Days of sales behind the restock advice (default STOCK_WINDOW_DAYS).',
-    }),
+  window_days: z.coerce.number().int().min(1).max(365).optional().openapi({
+    description: 'Days of sales behind the restock advice (default STOCK_WINDOW_DAYS).',
+  }),
   product_id: z.coerce
     .number()
     .int()
@@ -19,15 +13,9 @@ export const StockCheckQuery = z.object({
     .max(Number.MAX_SAFE_INTEGER)
     .optional()
     .openapi({ description: 'Only this product.' }),
-  wait_ms: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(10_000)
-    .optional()
-    .openapi({
-      description: 'How long to wait for the write-behind worker before reporting pending.',
-    }),
+  wait_ms: z.coerce.number().int().min(0).max(10_000).optional().openapi({
+    description: 'How long to wait for the write-behind worker before reporting pending.',
+  }),
 })
 
 export const ProductCheckSchema = z
