@@ -68,6 +68,38 @@ describe('the Postgres sink', () => {
   })
 })
 
+describe('reads of finished orders', () => {
+  it('expire from Redis after the worker persisted them, then come from Postgres unchanged', async () => {
+    const { body } = await store.addProduct({ name: 'Archive', quantity: 5, price: 7.5 })
+    const created = await store.createOrder({
+      products: [{ product_id: body.data.id, quantity: 2 }],
+    })
+    const orderId = created.body.data.id as string
+    await store.checkout(orderId)
+    const payment = await store.pay(orderId)
+    const paymentId = payment.body.data.id as string
+    await store.confirm(paymentId)
+    const hotOrder = (await store.getOrder(orderId)).body
+    const hotPayment = (await store.getPayment(paymentId)).body
+    expect(await ctx.deps.redis.pttl(ctx.deps.keys.order(orderId))).toBe(-1)
+
+    await ctx.drain()
+    const ttl = await ctx.deps.redis.pttl(ctx.deps.keys.order(orderId))
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(ctx.deps.config.FINISHED_ORDER_TTL_SECONDS * 1000)
+    expect(await ctx.deps.redis.pttl(ctx.deps.keys.payment(paymentId))).toBeGreaterThan(0)
+
+    await ctx.deps.redis.del(ctx.deps.keys.order(orderId), ctx.deps.keys.payment(paymentId))
+    expect((await store.getOrder(orderId)).body).toEqual(hotOrder)
+    expect((await store.getPayment(paymentId)).body).toEqual(hotPayment)
+    expect((await store.confirm(paymentId)).body.error).toMatchObject({
+      code: 'INVALID_STATE',
+      details: { status: 'confirmed' },
+    })
+    expect((await store.checkout(orderId)).body.error).toMatchObject({ code: 'INVALID_STATE' })
+  })
+})
+
 describe('poison events', () => {
   it('go to the dead-letter stream with their error, are counted, and never block the rest', async () => {
     await ctx.drain()

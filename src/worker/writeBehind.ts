@@ -86,6 +86,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         parsed.map((p) => p.event),
       )
       await acknowledge(parsed.map((p) => p.raw[0]))
+      await expireFinished(parsed.map((p) => p.event))
       return parsed.length
     } catch (err) {
       if (!isPermanent(err)) throw err
