@@ -29,13 +29,9 @@ local orderKey = KEYS[1]
 local reservationsKey = KEYS[2]
 local eventsKey = KEYS[3]
 
-local order = hashToTable(orderKey)
-if not order.status then
-  return { 'NOT_FOUND' }
-end
-local paired = pairLines(cjson.decode(order.lines), 4, ARGV[1])
-if not paired then
-  return { 'KEYS_MISMATCH' }
+local order, paired = loadOrder(4)
+if not order then
+  return paired
 end
 
 local now = nowMs()

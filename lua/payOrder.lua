@@ -25,13 +25,9 @@ local reservationsKey = KEYS[2]
 local eventsKey = KEYS[3]
 local paymentKey = KEYS[4]
 
-local order = hashToTable(orderKey)
-if not order.status then
-  return { 'NOT_FOUND' }
-end
-local paired = pairLines(cjson.decode(order.lines), 5, ARGV[1])
-if not paired then
-  return { 'KEYS_MISMATCH' }
+local order, paired = loadOrder(5)
+if not order then
+  return paired
 end
 if order.status == 'paid' and order.payment_id == ARGV[2] then
   return { 'OK', cjson.encode(order), cjson.encode(hashToTable(paymentKey)) }

@@ -22,6 +22,20 @@ local function pairLines(lines, first, productIdsCsv)
   return paired
 end
 
+-- Loads the order in KEYS[1] and pairs its lines with KEYS[first..], checked
+-- against the product ids in ARGV[1]. Returns order, paired; or nil and the error reply.
+local function loadOrder(first)
+  local order = hashToTable(KEYS[1])
+  if not order.status then
+    return nil, { 'NOT_FOUND' }
+  end
+  local paired = pairLines(cjson.decode(order.lines), first, ARGV[1])
+  if not paired then
+    return nil, { 'KEYS_MISMATCH' }
+  end
+  return order, paired
+end
+
 -- Units a customer holds (reserved or bought) count against max_per_customer.
 local function addCustomerUnits(p, customerId, delta)
   if customerId == nil or customerId == '' then

@@ -9,12 +9,11 @@ local function loadPaidOrder(decision)
   if not payment.status then
     return nil, { 'NOT_FOUND' }
   end
-  local order = hashToTable(KEYS[1])
-  if order.id ~= payment.order_id then
-    return nil, { 'KEYS_MISMATCH' }
+  local order, paired = loadOrder(5)
+  if not order then
+    return nil, paired
   end
-  local paired = pairLines(cjson.decode(order.lines), 5, ARGV[1])
-  if not paired then
+  if order.id ~= payment.order_id then
     return nil, { 'KEYS_MISMATCH' }
   end
   if payment.status == decision and payment.last_request == ARGV[2] then

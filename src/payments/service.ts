@@ -7,16 +7,8 @@ import { iso, type OrderRecord } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
 import { getOrder, lineKeys, loadLines } from '../orders/service.js'
 import { runScript, type ScriptName } from '../redis/scripts.js'
+import type { PaymentRecord } from './records.js'
 import type { Payment, PaymentWithOrder } from './schemas.js'
-
-interface PaymentRecord {
-  id: string
-  order_id: string
-  status: Payment['status']
-  amount: string
-  payment_date: string
-  order_date: string
-}
 
 const subject = (paymentId: string) => `Payment ${paymentId}`
 
@@ -55,19 +47,23 @@ interface ArchivedPaymentRow {
   amount: string
   payment_date: Date
   order_date: Date
+  version: number
 }
 
 async function readArchivedPayment({ sql }: Pick<Deps, 'sql'>, paymentId: string) {
   const [row] = await sql<ArchivedPaymentRow[]>`
-    select id, order_id, status, amount::text, payment_date, order_date
+    select id, order_id, status, amount::text, payment_date, order_date, version
     from payments where id = ${paymentId}
   `
   if (!row) return null
   return {
-    ...row,
+    id: row.id,
+    order_id: row.order_id,
+    status: row.status,
     amount: String(decimalToMinor(row.amount)),
     payment_date: String(row.payment_date.getTime()),
     order_date: String(row.order_date.getTime()),
+    v: String(row.version),
   } satisfies PaymentRecord
 }
 

@@ -1,3 +1,6 @@
+import type { OrderRecord } from '../orders/records.js'
+import type { PaymentRecord } from '../payments/records.js'
+
 /** One entry of the write-behind stream, as the Lua scripts append it. */
 export interface StoreEvent {
   id: string
@@ -9,27 +12,9 @@ export interface StoreEvent {
   ledger?: LedgerSnapshot
 }
 
-export interface OrderSnapshot {
-  id: string
-  status: string
-  customer_id: string
-  order_date: string
-  updated_at: string
-  total: string
-  lines: string
-  reserved_until?: string
-  v: string
-}
-
-export interface PaymentSnapshot {
-  id: string
-  order_id: string
-  status: string
-  amount: string
-  payment_date: string
-  order_date: string
-  v: string
-}
+/** Events carry the whole order and payment hashes, as the scripts keep them. */
+export type OrderSnapshot = OrderRecord
+export type PaymentSnapshot = PaymentRecord
 
 export interface StockSnapshot {
   id: string
