@@ -3,9 +3,12 @@ import { runScript } from '../src/redis/scripts.js'
 import { parseEvent } from '../src/worker/events.js'
 import { applyEvents } from '../src/worker/sink.js'
 import { writeBehindStatus } from '../src/worker/status.js'
+import { writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'
 import { createTestContext, type TestContext } from './helpers/context.js'
-import { stockOf } from './helpers/snapshot.js'
+import { stockOf, storeSnapshot } from './helpers/snapshot.js'
+import { expectAllInSync } from './helpers/stockCheck.js'
+import { runTraffic } from './helpers/traffic.js'
 
 let ctx: TestContext
 let store: ReturnType<typeof api>
@@ -97,6 +100,64 @@ describe('reads of finished orders', () => {
       details: { status: 'confirmed' },
     })
     expect((await store.checkout(orderId)).body.error).toMatchObject({ code: 'INVALID_STATE' })
+  })
+})
+
+describe('several workers at once', () => {
+  it('three workers draining the same stream while orders flow write each order once, in sync', async () => {
+    await ctx.drain()
+    const { body } = await store.addProduct({ name: 'Many workers', quantity: 10_000, price: 2 })
+    const workers = ['w1', 'w2', 'w3'].map((consumer) =>
+      writeBehindWorker(ctx.deps, { consumer, batchSize: 20, blockMs: 50 }),
+    )
+    for (const worker of workers) await worker.start()
+    const acknowledged = await runTraffic(store, body.data.id, {
+      lanes: 6,
+      paceMs: 0,
+      maxOrders: 600,
+      keepGoing: () => true,
+    })
+    for (const worker of workers) await worker.stop()
+    await expectAllInSync(ctx)
+    const [row] = await ctx.deps.sql`
+      select count(*)::int as orders, count(distinct o.id)::int as distinct_orders
+      from orders o join order_details d on d.order_id = o.id where d.product_id = ${body.data.id}
+    `
+    expect(row).toEqual({ orders: acknowledged.size, distinct_orders: acknowledged.size })
+    expect((await writeBehindStatus(ctx.deps)).dead_letters).toBe(0)
+  })
+})
+
+describe('the backlog bound', () => {
+  it('refuses new checkouts with 503 above MAX_BACKLOG, and takes them again once drained', async () => {
+    const bounded = await createTestContext({ MAX_BACKLOG: '5' })
+    try {
+      const boundedStore = api(bounded)
+      const { body } = await boundedStore.addProduct({ name: 'Bounded', quantity: 100, price: 1 })
+      const orders = []
+      for (let i = 0; i < 6; i++) {
+        orders.push(
+          (
+            await boundedStore.createOrder({
+              products: [{ product_id: body.data.id, quantity: 1 }],
+            })
+          ).body.data.id,
+        )
+      }
+      const before = await storeSnapshot(bounded.deps)
+      const refused = await boundedStore.checkout(orders[0])
+      expect(refused.status).toBe(503)
+      expect(refused.body.error).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        details: { backlog: 6 },
+      })
+      expect(await storeSnapshot(bounded.deps)).toEqual(before)
+
+      await bounded.drain()
+      expect((await boundedStore.checkout(orders[0])).status).toBe(200)
+    } finally {
+      await bounded.close()
+    }
   })
 })
 
