@@ -15,5 +15,5 @@ COPY package.json ./
 COPY lua ./lua
 COPY src/db/migrations ./src/db/migrations
 USER node
-EXPOSE 3000
+EXPOSE 5000
 CMD ["node", "dist/main.js"]

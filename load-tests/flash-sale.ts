@@ -3,14 +3,14 @@
  * order and checks it out; the store must sell exactly the stock, never more.
  *
  *   docker compose --profile load run --rm k6
- *   k6 run -e BASE_URL=http://127.0.0.1:3000 -e ADMIN_TOKEN=... load-tests/flash-sale.ts
+ *   k6 run -e BASE_URL=http://127.0.0.1:5000 -e ADMIN_TOKEN=... load-tests/flash-sale.ts
  */
 import { check, fail } from 'k6'
 import http from 'k6/http'
 import { Counter } from 'k6/metrics'
 import type { Options } from 'k6/options'
 
-const BASE_URL = __ENV.BASE_URL ?? 'http://127.0.0.1:3000'
+const BASE_URL = __ENV.BASE_URL ?? 'http://127.0.0.1:5000'
 const ADMIN_TOKEN = __ENV.ADMIN_TOKEN ?? ''
 const STOCK = Number(__ENV.STOCK ?? 100)
 const BUYERS = Number(__ENV.BUYERS ?? 2000)

@@ -5,9 +5,9 @@
  * aimed at loopback unless ALLOW_REMOTE=1.
  *
  *   ADMIN_TOKEN=... npm run load
- *   BASE_URL=http://127.0.0.1:3000 STOCK=100 BUYERS=2000 CONCURRENCY=200 npm run load
+ *   BASE_URL=http://127.0.0.1:5000 STOCK=100 BUYERS=2000 CONCURRENCY=200 npm run load
  */
-const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3000'
+const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:5000'
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? ''
 const STOCK = Number(process.env.STOCK ?? 100)
 const BUYERS = Math.min(Number(process.env.BUYERS ?? 2000), 100_000)

@@ -260,5 +260,12 @@ describe('Redis emptied', () => {
     expect((await stockOf(ctx.deps, productId)).available).toBe(0)
     await expectAllInSync(ctx)
     await expectStockAgrees(ctx, productId)
+
+    // A Redis that kept its data but lacks the marker (an upgrade) is left as it is.
+    await ctx.deps.redis.del(ctx.deps.keys.hydrated)
+    const live = await stockOf(ctx.deps, productId)
+    expect(await ensureHydrated(ctx.deps)).toBe(false)
+    expect(await ctx.deps.redis.exists(ctx.deps.keys.hydrated)).toBe(1)
+    expect(await stockOf(ctx.deps, productId)).toEqual(live)
   }, 60_000)
 })

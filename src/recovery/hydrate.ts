@@ -37,7 +37,7 @@ const ms = (date: Date | string) => String(new Date(date).getTime())
  * data): stock counters, open orders with their reservations and expiry,
  * payments awaiting a decision, and per-customer unit counts. A marker key says
  * it is done; a lock makes one instance do it while the others wait.
- * Returns true if this call hydrated.
+ * Returns true if this call hydrated (then every product is loaded already).
  */
 export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<boolean> {
   const { redis, keys, logger } = deps
@@ -46,14 +46,15 @@ export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<
     const token = `${process.pid}-${Date.now()}`
     if ((await redis.set(keys.hydrationLock, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') {
       try {
-        const started = Date.now()
         // The event stream exists as long as this store has ever run on this Redis:
         // if it is there, Redis kept its data and only the marker is new.
-        const restored =
-          (await redis.exists(keys.events)) === 1 ? { kept: true } : await hydrate(deps)
+        const kept = (await redis.exists(keys.events)) === 1
+        const started = Date.now()
+        const restored = kept ? undefined : await hydrate(deps)
         await redis.set(keys.hydrated, new Date().toISOString())
-        logger.info({ ...restored, ms: Date.now() - started }, 'redis hydrated from postgres')
-        return true
+        if (restored)
+          logger.info({ ...restored, ms: Date.now() - started }, 'redis hydrated from postgres')
+        return restored !== undefined
       } finally {
         if ((await redis.get(keys.hydrationLock)) === token) await redis.del(keys.hydrationLock)
       }
