@@ -7,7 +7,6 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
  * The defaults work against the local services on a developer machine.
  */
 export const ConfigSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000), // the original's port: its clients work unchanged
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),

@@ -67,7 +67,6 @@ export async function createTestContext(
   const db = await createTestDatabase()
   const prefix = `t-${randomBytes(6).toString('hex')}`
   const config = loadConfig({
-    NODE_ENV: 'test',
     DATABASE_URL: viaDatabase(db.url),
     REDIS_URL,
     KEY_PREFIX: prefix,
