@@ -283,6 +283,29 @@ describe('checkout', () => {
   })
 })
 
+describe('order ids on every order endpoint', () => {
+  const endpoints = ['/api/v1/checkout-order', '/api/v1/payment-order', '/api/v1/cancel-order']
+  const bodies: [string, unknown, number][] = [
+    ['an unknown order', { order_id: '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10' }, 404],
+    ['a malformed order id', { order_id: 'abc' }, 422],
+    ['a huge number', { order_id: 1e300 }, 422],
+    ['malformed JSON', '{"order_id": ', 400],
+  ]
+  const cases = endpoints.flatMap((path) =>
+    bodies.map(([name, body, status]) => ({ path, name, body, status })),
+  )
+  it.each(cases)(
+    '$path refuses $name with $status and changes nothing',
+    async ({ path, body, status }) => {
+      const before = await storeSnapshot(ctx.deps)
+      const res = await store.call('POST', path, body)
+      expect(res.status).toBe(status)
+      expect(Object.keys(res.body)).toEqual(['error'])
+      expect(await storeSnapshot(ctx.deps)).toEqual(before)
+    },
+  )
+})
+
 describe('payments and the state machine', () => {
   it('refuses to pay a draft', async () => {
     const productId = await newProduct(5)
