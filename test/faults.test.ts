@@ -67,6 +67,7 @@ describe('worker killed', () => {
       WORKER_CLAIM_IDLE_MS: '300',
       WORKER_BATCH_SIZE: '200',
       WORKER_BLOCK_MS: '100',
+      LOG_LEVEL: 'info',
     }
 
     let kills = 0
@@ -82,7 +83,8 @@ describe('worker killed', () => {
     })
     while (kills < 10 || flowing) {
       const worker = startService(env, ['--role=worker'])
-      await sleep(700 + Math.random() * 700)
+      await worker.printed('write-behind worker started')
+      await sleep(100 + Math.random() * 500)
       worker.child.kill('SIGKILL')
       await worker.exited
       kills += 1

@@ -14,7 +14,7 @@ export interface DerivedStock {
 /**
  * Derives every product's counters from the stock ledger and the persisted
  * orders, never from the Redis mirror (products.quantity). Used to load Redis
- * on start and, later, by reconciliation.
+ * and hydrate it, and by the stock check.
  */
 export async function derivedStock(
   sql: Sql,

@@ -27,5 +27,14 @@ export function startService(env: Record<string, string>, args: string[] = []) {
     void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)))
   })
   listening.catch(() => {}) // callers that expect an exit never await it
-  return { child, listening, exited, output: () => ({ stdout, stderr }) }
+  /** Resolves once stdout has printed `text` (bounded by `timeoutMs`). */
+  const printed = async (text: string, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs
+    while (!stdout.includes(text)) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`never printed "${text}": ${stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  return { child, listening, exited, printed, output: () => ({ stdout, stderr }) }
 }
