@@ -56,5 +56,3 @@ export function createApp(deps: Deps) {
   app.onError((err, c) => errorResponse(c, toApiError(err, deps.logger)))
   return app
 }
-
-export type App = ReturnType<typeof createApp>

@@ -202,8 +202,6 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
   }
 }
 
-export type WriteBehindWorker = ReturnType<typeof writeBehindWorker>
-
 /**
  * Data and constraint errors (SQLSTATE 22, 23) can never succeed for that event.
  * Anything else (connections, deadlocks, a bad deploy) is retried, never dead-lettered.
