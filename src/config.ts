@@ -26,6 +26,7 @@ export const ConfigSchema = z.object({
   ROLE: z.enum(['all', 'api', 'worker', 'sweeper', 'reporter']).default('all'),
   BODY_LIMIT_BYTES: positiveInt(64 * 1024),
   RESERVATION_TTL_SECONDS: positiveInt(600),
+  DRAFT_TTL_SECONDS: positiveInt(24 * 60 * 60),
   EXPIRY_SWEEP_INTERVAL_MS: positiveInt(1000),
   EXPIRY_SWEEP_BATCH: positiveInt(200),
   WORKER_BATCH_SIZE: positiveInt(500),

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { migrate } from './db/migrate.js'
 import { periodic } from './jobs.js'
 import { createLogger } from './logger.js'
-import { expireDueReservations } from './orders/expirySweeper.js'
+import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
 import { ensureHydrated } from './recovery/hydrate.js'
 import { connect, disconnect, StartupError } from './runtime.js'
 import { loadStockIntoRedis } from './stock/load.js'
@@ -43,12 +43,13 @@ async function main() {
     stops.push(monitor.stop)
   }
   if (runs('sweeper')) {
-    const sweeper = periodic(
-      'expiry-sweeper',
-      config.EXPIRY_SWEEP_INTERVAL_MS,
-      () => expireDueReservations(deps),
-      logger,
-    )
+    // Each sweep also notices a Redis that lost its data while we run, and rebuilds it first.
+    const sweep = async () => {
+      await ensureHydrated(deps)
+      await expireDueReservations(deps)
+      await expireStaleDrafts(deps)
+    }
+    const sweeper = periodic('expiry-sweeper', config.EXPIRY_SWEEP_INTERVAL_MS, sweep, logger)
     sweeper.start()
     stops.push(sweeper.stop)
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expireDueReservations } from '../src/orders/expirySweeper.js'
+import { expireDueReservations, expireStaleDrafts } from '../src/orders/expirySweeper.js'
 import { derivedStock } from '../src/stock/derived.js'
 import { api } from './helpers/api.js'
 import { createTestContext, jsonHeaders, type TestContext } from './helpers/context.js'
@@ -470,7 +470,7 @@ describe('expiry', () => {
   let short: TestContext
   let shortStore: ReturnType<typeof api>
   beforeAll(async () => {
-    short = await createTestContext({ RESERVATION_TTL_SECONDS: '1' })
+    short = await createTestContext({ RESERVATION_TTL_SECONDS: '1', DRAFT_TTL_SECONDS: '1' })
     shortStore = api(short)
   })
   afterAll(() => short.close())
@@ -492,6 +492,35 @@ describe('expiry', () => {
     const pay = await shortStore.pay(created.body.data.id)
     expect(pay.status).toBe(409)
     expect(pay.body.error.details.status).toBe('expired')
+  })
+
+  it('drafts nobody checked out expire, and leave Redis once Postgres has them', async () => {
+    const { body } = await shortStore.addProduct({ name: 'Abandoned', quantity: 5, price: 1 })
+    const abandoned = await shortStore.createOrder({
+      products: [{ product_id: body.data.id, quantity: 1 }],
+    })
+    const kept = await shortStore.createOrder({
+      products: [{ product_id: body.data.id, quantity: 1 }],
+    })
+    expect((await shortStore.checkout(kept.body.data.id)).status).toBe(200)
+    expect(await expireStaleDrafts(short.deps)).toBe(0)
+
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await expireStaleDrafts(short.deps)).toBe(1)
+    expect((await shortStore.getOrder(abandoned.body.data.id)).body.data.status).toBe('expired')
+    expect((await shortStore.checkout(abandoned.body.data.id)).body.error).toMatchObject({
+      code: 'INVALID_STATE',
+      details: { status: 'expired' },
+    })
+    expect(await short.deps.redis.zcard(short.deps.keys.drafts)).toBe(0)
+    await short.drain()
+    expect(
+      await short.deps.redis.pttl(short.deps.keys.order(abandoned.body.data.id)),
+    ).toBeGreaterThan(0)
+    const [row] = await short.deps
+      .sql`select status from orders where id = ${abandoned.body.data.id}`
+    expect(row?.status).toBe('expired')
+    expect((await shortStore.cancel(kept.body.data.id)).status).toBe(200)
   })
 
   it('a payment after the deadline is refused even before the sweeper runs', async () => {

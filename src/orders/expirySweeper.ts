@@ -28,3 +28,18 @@ export async function expireDueReservations(deps: Deps, batch = deps.config.EXPI
   if (expired > 0) deps.metrics.checkouts.inc({ outcome: 'expired' }, expired)
   return expired
 }
+
+/**
+ * Expires drafts nobody checked out within DRAFT_TTL_SECONDS, a batch at a time,
+ * so abandoned drafts do not pile up in Redis. Returns how many it expired.
+ */
+export async function expireStaleDrafts(deps: Deps, batch = deps.config.EXPIRY_SWEEP_BATCH) {
+  const { redis, keys } = deps
+  const due = await redis.zrangebyscore(keys.drafts, '-inf', Date.now(), 'LIMIT', 0, batch)
+  const replies = await Promise.all(
+    due.map((orderId) =>
+      runScript(redis, 'expireDraft', [keys.order(orderId), keys.drafts, keys.events], [orderId]),
+    ),
+  )
+  return replies.filter(([outcome]) => outcome === 'OK').length
+}

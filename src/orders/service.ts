@@ -54,8 +54,18 @@ export async function createOrder(deps: Deps, input: CreateOrderInput): Promise<
   const reply = await runScript(
     redis,
     'createOrder',
-    [keys.order(orderId), keys.events, ...lines.map((l) => keys.product(l.product_id))],
-    [orderId, input.customer_id ?? '', ...lines.flatMap((l) => [l.product_id, l.quantity])],
+    [
+      keys.order(orderId),
+      keys.events,
+      keys.drafts,
+      ...lines.map((l) => keys.product(l.product_id)),
+    ],
+    [
+      orderId,
+      input.customer_id ?? '',
+      deps.config.DRAFT_TTL_SECONDS * 1000,
+      ...lines.flatMap((l) => [l.product_id, l.quantity]),
+    ],
   )
   const order = orderFrom(reply, orderId)
   return presentOrder(order, JSON.parse(String(reply[2])) as Record<string, number>)

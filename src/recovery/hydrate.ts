@@ -110,6 +110,13 @@ async function hydrate(deps: Deps) {
     if (order.status === 'checkout' && order.reserved_until) {
       pipeline.zadd(keys.reservations, order.reserved_until.getTime(), order.id)
     }
+    if (order.status === 'draft') {
+      pipeline.zadd(
+        keys.drafts,
+        order.order_date.getTime() + deps.config.DRAFT_TTL_SECONDS * 1000,
+        order.id,
+      )
+    }
     if (order.payment) {
       pipeline.hset(keys.payment(order.payment.id), {
         id: order.payment.id,

@@ -11,6 +11,7 @@ export function storeKeys(prefix: string) {
     order: (orderId: string) => `${tag}:order:${orderId}`,
     payment: (paymentId: string) => `${tag}:payment:${paymentId}`,
     reservations: `${tag}:reservations`,
+    drafts: `${tag}:drafts`,
     events: `${tag}:events`,
     deadLetters: `${tag}:events:dead`,
     idempotency: (scope: string, key: string) => `${tag}:idempotency:${scope}:${key}`,

@@ -19,6 +19,7 @@ export const SCRIPT_NAMES = [
   'rejectPayment',
   'cancelOrder',
   'expireOrder',
+  'expireDraft',
   'stockCut',
   'repairStock',
 ] as const

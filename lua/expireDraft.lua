@@ -1,0 +1,44 @@
+--[[
+  Expires a draft order nobody checked out in time, so abandoned drafts do not
+  pile up in Redis. Drafts hold no stock, so nothing moves. Safe to call from
+  several sweepers at once: the state is checked again here.
+
+  Input:
+    KEYS[1]  order hash
+    KEYS[2]  drafts sorted set (order id scored by when the draft expires, ms)
+    KEYS[3]  events stream
+
+    ARGV[1]  order id
+
+  Output:
+    {'OK'}
+    {'NOT_DUE'}
+    {'SKIPPED', status}   the order is no longer a draft (entry removed)
+    {'NOT_FOUND'}         the order is gone (entry removed)
+]]
+--- @include "common"
+local orderKey = KEYS[1]
+local draftsKey = KEYS[2]
+local eventsKey = KEYS[3]
+local orderId = ARGV[1]
+
+local status = redis.call('HGET', orderKey, 'status')
+if not status then
+  redis.call('ZREM', draftsKey, orderId)
+  return { 'NOT_FOUND' }
+end
+if status ~= 'draft' then
+  redis.call('ZREM', draftsKey, orderId)
+  return { 'SKIPPED', status }
+end
+
+local now = nowMs()
+local due = tonumber(redis.call('ZSCORE', draftsKey, orderId) or '0')
+if now < due then
+  return { 'NOT_DUE' }
+end
+redis.call('HSET', orderKey, 'status', 'expired', 'updated_at', fmt(now))
+redis.call('HINCRBY', orderKey, 'v', 1)
+redis.call('ZREM', draftsKey, orderId)
+appendEvent(eventsKey, 'order_expired', now, orderKey, nil, nil)
+return { 'OK' }
