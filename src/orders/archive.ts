@@ -1,6 +1,27 @@
+import type { Sql } from '../db/client.js'
 import type { Deps } from '../deps.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import type { Order, OrderStatus } from './schemas.js'
+
+/** An order line as Postgres returns it: money as decimal text. */
+export interface PersistedLine {
+  product_id: number
+  product_name: string
+  quantity: number
+  price: string
+  amount: string
+}
+
+/** The lines of the order aliased `o`, as one JSON array of PersistedLine. */
+export const orderLinesJson = (sql: Sql) => sql`
+  coalesce((
+    select json_agg(json_build_object(
+      'product_id', d.product_id, 'product_name', p.name, 'quantity', d.quantity,
+      'price', d.price::text, 'amount', d.amount::text) order by d.id)
+    from order_details d join products p on p.id = d.product_id
+    where d.order_id = o.id
+  ), '[]')
+`
 
 interface OrderRow {
   id: string
@@ -10,13 +31,7 @@ interface OrderRow {
   total_amount: string
   reserved_until: Date | null
   payment_id: string | null
-  lines: {
-    product_id: number
-    product_name: string
-    quantity: number
-    price: string
-    amount: string
-  }[]
+  lines: PersistedLine[]
 }
 
 /** Reads an order from Postgres, for orders that are no longer held in Redis. */
@@ -26,17 +41,10 @@ export async function readArchivedOrder(
 ): Promise<Order | null> {
   const [row] = await sql<OrderRow[]>`
     select o.id, o.status, o.customer_id, o.order_date, o.total_amount, o.reserved_until,
-           p.id as payment_id,
-           coalesce(json_agg(json_build_object(
-             'product_id', d.product_id, 'product_name', pr.name, 'quantity', d.quantity,
-             'price', d.price::text, 'amount', d.amount::text) order by d.id)
-             filter (where d.id is not null), '[]') as lines
+           p.id as payment_id, ${orderLinesJson(sql)} as lines
     from orders o
     left join payments p on p.order_id = o.id
-    left join order_details d on d.order_id = o.id
-    left join products pr on pr.id = d.product_id
     where o.id = ${orderId}
-    group by o.id, p.id
   `
   if (!row) return null
   return {

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js'
 import { decimalToMinor } from '../money.js'
+import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
 import { loadStockIntoRedis } from '../stock/load.js'
 
 const LOCK_TTL_MS = 120_000
@@ -13,13 +14,7 @@ interface OpenOrderRow {
   total_amount: string
   reserved_until: Date | null
   version: number
-  lines: {
-    product_id: number
-    product_name: string
-    quantity: number
-    price: string
-    amount: string
-  }[]
+  lines: PersistedLine[]
   payment: {
     id: string
     status: string
@@ -73,11 +68,7 @@ async function hydrate(deps: Deps) {
   const orders = await sql<OpenOrderRow[]>`
     select o.id, o.status, o.customer_id, o.order_date, o.updated_date, o.total_amount::text,
            o.reserved_until, o.version,
-           (select json_agg(json_build_object(
-              'product_id', d.product_id, 'product_name', p.name, 'quantity', d.quantity,
-              'price', d.price::text, 'amount', d.amount::text) order by d.id)
-            from order_details d join products p on p.id = d.product_id
-            where d.order_id = o.id) as lines,
+           ${orderLinesJson(sql)} as lines,
            (select json_build_object('id', pay.id, 'status', pay.status, 'amount', pay.amount::text,
               'payment_date', pay.payment_date, 'order_date', pay.order_date, 'version', pay.version)
             from payments pay where pay.order_id = o.id) as payment
@@ -86,7 +77,7 @@ async function hydrate(deps: Deps) {
   `
   const pipeline = redis.pipeline()
   for (const order of orders) {
-    const lines = (order.lines ?? []).map((l) => ({
+    const lines = order.lines.map((l) => ({
       product_id: Number(l.product_id),
       product_name: l.product_name,
       quantity: l.quantity,
