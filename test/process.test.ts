@@ -13,6 +13,15 @@ describe('npm start (the main process)', () => {
   beforeAll(async () => {
     db = await createTestDatabase()
   })
+  /** The environment of a service on this file's database and key prefix, on a free port. */
+  const serviceEnv = () => ({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    KEY_PREFIX: prefix,
+    ADMIN_TOKEN,
+    PORT: '0',
+    HOST: '127.0.0.1',
+  })
   afterAll(async () => {
     service?.child.kill('SIGKILL')
     const redis = createRedis(REDIS_URL)
@@ -23,14 +32,7 @@ describe('npm start (the main process)', () => {
   })
 
   it('migrates, serves the products, and shuts down gracefully on SIGTERM', async () => {
-    service = start({
-      DATABASE_URL: db.url,
-      REDIS_URL,
-      KEY_PREFIX: prefix,
-      ADMIN_TOKEN,
-      PORT: '0',
-      HOST: '127.0.0.1',
-    })
+    service = start(serviceEnv())
     const url = await service.listening
     const created = await fetch(`${url}/api/v1/products`, {
       method: 'POST',
@@ -49,15 +51,7 @@ describe('npm start (the main process)', () => {
   })
 
   it('rebuilds a Redis that lost its data while the service runs', async () => {
-    service = start({
-      DATABASE_URL: db.url,
-      REDIS_URL,
-      KEY_PREFIX: prefix,
-      ADMIN_TOKEN,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      EXPIRY_SWEEP_INTERVAL_MS: '100',
-    })
+    service = start({ ...serviceEnv(), EXPIRY_SWEEP_INTERVAL_MS: '100' })
     const url = await service.listening
     const redis = createRedis(REDIS_URL)
     await redis.connect()
