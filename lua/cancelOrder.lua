@@ -2,26 +2,31 @@
   Cancels a draft or checked-out order; a held reservation is released.
 
   Input:
-    KEYS[1]    order hash
-    KEYS[2]    reservations sorted set
-    KEYS[3]    events stream
-    KEYS[4..]  per line: product hash, customer-units hash
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash
+    KEYS[3]    reservations sorted set
+    KEYS[4]    events stream
+    KEYS[5..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
     ARGV[2]    request id: the same call sent again (after a reconnect) answers OK once more
 
   Output:
     {'OK', orderJson}
+    {'REBUILDING'}               Redis lost its data and is being rebuilt; nothing changed
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', status}
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[1]
-local reservationsKey = KEYS[2]
-local eventsKey = KEYS[3]
+local orderKey = KEYS[2]
+local reservationsKey = KEYS[3]
+local eventsKey = KEYS[4]
 
-local order, paired = loadOrder(4)
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
+local order, paired = loadOrder(orderKey, { unpack(KEYS, 5) }, ARGV[1])
 if not order then
   return paired
 end

@@ -4,10 +4,11 @@
   returns that reservation and reserves nothing more.
 
   Input:
-    KEYS[1]    order hash
-    KEYS[2]    reservations sorted set (order id scored by expiry, ms)
-    KEYS[3]    events stream
-    KEYS[4..]  per line: product hash, customer-units hash
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash
+    KEYS[3]    reservations sorted set (order id scored by expiry, ms)
+    KEYS[4]    events stream
+    KEYS[5..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated (checked against the order)
     ARGV[2]    reservation TTL, ms
@@ -15,6 +16,7 @@
 
   Output:
     {'OK', orderJson}
+    {'REBUILDING'}                           Redis lost its data and is being rebuilt
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', status}
@@ -25,11 +27,14 @@
     {'BACKLOG_FULL', backlog}                Postgres is behind; refuse rather than fill Redis
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[1]
-local reservationsKey = KEYS[2]
-local eventsKey = KEYS[3]
+local orderKey = KEYS[2]
+local reservationsKey = KEYS[3]
+local eventsKey = KEYS[4]
 
-local order, paired = loadOrder(4)
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
+local order, paired = loadOrder(orderKey, { unpack(KEYS, 5) }, ARGV[1])
 if not order then
   return paired
 end
@@ -52,20 +57,19 @@ end
 
 local customerId = order.customer_id
 for _, p in ipairs(paired) do
-  local productId = tostring(p.line.product_id)
   local s = redis.call('HMGET', p.productKey, 'available', 'max_per_customer')
   local left = tonumber(s[1] or '0')
   if p.line.quantity > left then
-    return { 'OUT_OF_STOCK', productId, left }
+    return { 'OUT_OF_STOCK', p.line.product_id, left }
   end
   local limit = tonumber(s[2] or '')
   if limit then
     if customerId == '' then
-      return { 'CUSTOMER_REQUIRED', productId }
+      return { 'CUSTOMER_REQUIRED', p.line.product_id }
     end
     local held = tonumber(redis.call('HGET', p.unitsKey, customerId) or '0')
     if held + p.line.quantity > limit then
-      return { 'LIMIT_EXCEEDED', productId, limit, held }
+      return { 'LIMIT_EXCEEDED', p.line.product_id, limit, held }
     end
   end
 end

@@ -2,8 +2,8 @@
   Confirms a payment: the order's reserved units become sold.
 
   Input:
-    KEYS[1]    order hash
-    KEYS[2]    reservations sorted set (not touched; keeps the key layout of payOrder)
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash
     KEYS[3]    events stream
     KEYS[4]    payment hash
     KEYS[5..]  per line: product hash, customer-units hash
@@ -13,12 +13,17 @@
 
   Output:
     {'OK', orderJson, paymentJson}
+    {'REBUILDING'}                     Redis lost its data and is being rebuilt
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', paymentStatus}
 ]]
 --- @include "paidOrder"
-local payment, order, paired = loadPaidOrder('confirmed')
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
+local k = { order = KEYS[2], events = KEYS[3], payment = KEYS[4], lines = { unpack(KEYS, 5) } }
+local payment, order, paired = loadPaidOrder(k, ARGV[1], ARGV[2], 'confirmed')
 if not payment then
   return order
 end
@@ -30,4 +35,4 @@ for i, p in ipairs(paired) do
   redis.call('HINCRBY', p.productKey, 'v', 1)
   stock[i] = stockSnapshot(p.productKey, p.line.product_id)
 end
-return settle('confirmed', 'payment_confirmed', stock, nowMs())
+return settle(k, ARGV[2], 'confirmed', 'payment_confirmed', stock, nowMs())

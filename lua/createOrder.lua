@@ -2,45 +2,69 @@
   Creates a draft order. Availability is a soft check here: nothing is reserved.
 
   Input:
-    KEYS[1]    order hash (must not exist)
-    KEYS[2]    events stream
-    KEYS[3]    drafts sorted set (order id scored by when the draft expires, ms)
-    KEYS[4..]  product hashes, one per line
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash (must not exist)
+    KEYS[3]    events stream
+    KEYS[4]    drafts sorted set (order id scored by when the draft expires, ms)
+    KEYS[5..]  product hashes, one per line
 
     ARGV[1]    order id
     ARGV[2]    customer id, '' for none
     ARGV[3]    how long a draft lives, ms
-    ARGV[4..]  one pair per line, in KEYS order: product id, quantity
+    ARGV[4]    most events the stream may hold before new orders are refused
+    ARGV[5]    most drafts the store may hold at once
+    ARGV[6..]  one pair per line, in KEYS order: product id, quantity
 
   Output:
-    {'OK', orderJson, availableJson}   availableJson maps product id -> available units;
-                                       also when this order id exists already (a resent call)
+    {'OK', orderJson, productsJson}   productsJson maps product id -> [available units, name];
+                                      also when this order id exists already (a resent call)
+    {'REBUILDING'}                    Redis lost its data and is being rebuilt
+    {'BACKLOG_FULL', backlog}         Postgres is behind; refuse rather than fill Redis
+    {'DRAFTS_FULL', drafts}           the store holds its most drafts
     {'NOT_FOUND', productId}
     {'OUT_OF_STOCK', productId, available}
     {'CUSTOMER_REQUIRED', productId}
     {'LIMIT_EXCEEDED', productId, limit, 0}
 ]]
 --- @include "common"
-local orderKey = KEYS[1]
-local eventsKey = KEYS[2]
-local draftsKey = KEYS[3]
+local orderKey = KEYS[2]
+local eventsKey = KEYS[3]
+local draftsKey = KEYS[4]
 local orderId = ARGV[1]
 local customerId = ARGV[2]
+local FIRST_PRODUCT = 5
 
+-- ARGV index of line i's product id (its quantity follows).
+local function lineArg(i)
+  return 2 * (i - FIRST_PRODUCT) + 6
+end
+
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
 if redis.call('EXISTS', orderKey) == 1 then
-  local left = {}
-  for i = 4, #KEYS do
-    left[ARGV[2 * i - 4]] = tonumber(redis.call('HGET', KEYS[i], 'available') or '0')
+  local products = {}
+  for i = FIRST_PRODUCT, #KEYS do
+    local p = redis.call('HMGET', KEYS[i], 'available', 'name')
+    products[ARGV[lineArg(i)]] = { tonumber(p[1] or '0'), p[2] or '' }
   end
-  return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(left) }
+  return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(products) }
+end
+local backlog = redis.call('XLEN', eventsKey)
+if backlog >= tonumber(ARGV[4]) then
+  return { 'BACKLOG_FULL', backlog }
+end
+local drafts = redis.call('ZCARD', draftsKey)
+if drafts >= tonumber(ARGV[5]) then
+  return { 'DRAFTS_FULL', drafts }
 end
 
 local lines = {}
-local available = {}
+local products = {}
 local total = 0
-for i = 4, #KEYS do
-  local productId = ARGV[2 * i - 4]
-  local quantity = tonumber(ARGV[2 * i - 3])
+for i = FIRST_PRODUCT, #KEYS do
+  local productId = ARGV[lineArg(i)]
+  local quantity = tonumber(ARGV[lineArg(i) + 1])
   local p = redis.call('HMGET', KEYS[i], 'name', 'price', 'status', 'max_per_customer', 'available')
   if not p[5] or p[3] ~= 'active' then
     return { 'NOT_FOUND', productId }
@@ -58,20 +82,14 @@ for i = 4, #KEYS do
   end
   local price = tonumber(p[2])
   total = total + price * quantity
-  available[productId] = left
-  lines[#lines + 1] = {
-    product_id = tonumber(productId),
-    product_name = p[1],
-    quantity = quantity,
-    price = fmt(price),
-    amount = fmt(price * quantity),
-  }
+  products[productId] = { left, p[1] }
+  lines[#lines + 1] = productId .. ':' .. fmt(quantity) .. ':' .. fmt(price)
 end
 
 local now = nowMs()
 redis.call('HSET', orderKey, 'id', orderId, 'status', 'draft', 'customer_id', customerId,
   'order_date', fmt(now), 'updated_at', fmt(now), 'total', fmt(total),
-  'lines', cjson.encode(lines), 'v', 1)
+  'lines', table.concat(lines, ','), 'v', 1)
 redis.call('ZADD', draftsKey, now + tonumber(ARGV[3]), orderId)
 appendEvent(eventsKey, 'order_created', now, orderKey, nil, nil)
-return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(available) }
+return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(products) }

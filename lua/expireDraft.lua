@@ -4,24 +4,29 @@
   several sweepers at once: the state is checked again here.
 
   Input:
-    KEYS[1]  order hash
-    KEYS[2]  drafts sorted set (order id scored by when the draft expires, ms)
-    KEYS[3]  events stream
+    KEYS[1]  readiness marker
+    KEYS[2]  order hash
+    KEYS[3]  drafts sorted set (order id scored by when the draft expires, ms)
+    KEYS[4]  events stream
 
     ARGV[1]  order id
 
   Output:
     {'OK'}
+    {'REBUILDING'}        Redis lost its data and is being rebuilt
     {'NOT_DUE'}
     {'SKIPPED', status}   the order is no longer a draft (entry removed)
     {'NOT_FOUND'}         the order is gone (entry removed)
 ]]
 --- @include "common"
-local orderKey = KEYS[1]
-local draftsKey = KEYS[2]
-local eventsKey = KEYS[3]
+local orderKey = KEYS[2]
+local draftsKey = KEYS[3]
+local eventsKey = KEYS[4]
 local orderId = ARGV[1]
 
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
 local status = redis.call('HGET', orderKey, 'status')
 if not status then
   redis.call('ZREM', draftsKey, orderId)

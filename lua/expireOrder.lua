@@ -4,26 +4,31 @@
   sweepers at once: the state is checked again here.
 
   Input:
-    KEYS[1]    order hash
-    KEYS[2]    reservations sorted set
-    KEYS[3]    events stream
-    KEYS[4..]  per line: product hash, customer-units hash
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash
+    KEYS[3]    reservations sorted set
+    KEYS[4]    events stream
+    KEYS[5..]  per line: product hash, customer-units hash
 
     ARGV[1]    order id
     ARGV[2]    the lines' product ids, comma separated
 
   Output:
     {'OK'}
+    {'REBUILDING'}           Redis lost its data and is being rebuilt
     {'NOT_DUE'}              the reservation still holds
     {'SKIPPED', status}      the order no longer holds a reservation (stale entry removed)
     {'NOT_FOUND'}            the order is gone (stale entry removed)
     {'KEYS_MISMATCH'}
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[1]
-local reservationsKey = KEYS[2]
-local eventsKey = KEYS[3]
+local orderKey = KEYS[2]
+local reservationsKey = KEYS[3]
+local eventsKey = KEYS[4]
 
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
 local order = hashToTable(orderKey)
 if not order.status then
   redis.call('ZREM', reservationsKey, ARGV[1])
@@ -33,7 +38,7 @@ if order.status ~= 'checkout' then
   redis.call('ZREM', reservationsKey, ARGV[1])
   return { 'SKIPPED', order.status }
 end
-local paired = pairLines(cjson.decode(order.lines), 4, ARGV[2])
+local paired = pairLines(parseLines(order.lines), { unpack(KEYS, 5) }, ARGV[2])
 if not paired then
   return { 'KEYS_MISMATCH' }
 end

@@ -1,30 +1,44 @@
 --[[
   Loads a product into Redis: its catalogue fields always, its stock counters
   only when Redis does not hold them yet (live counters are never overwritten).
+  Active products are listed in the catalogue index that GET /products reads.
 
   Input:
-    KEYS[1] product hash
+    KEYS[1]  product hash
+    KEYS[2]  catalogue sorted set (active product ids, scored by id)
 
-    ARGV[1] name
-    ARGV[2] price, in minor units
-    ARGV[3] status: 'active' | 'inactive'
-    ARGV[4] max units per customer, '' for no limit
-    ARGV[5] available units
-    ARGV[6] reserved units
-    ARGV[7] sold units
-    ARGV[8] stock version (0 for a new product; Postgres's stock_version when hydrating)
+    ARGV[1]  product id
+    ARGV[2]  name
+    ARGV[3]  price, in minor units
+    ARGV[4]  status: 'active' | 'inactive'
+    ARGV[5]  max units per customer, '' for no limit
+    ARGV[6]  lead time, days
+    ARGV[7]  longest lead time, days
+    ARGV[8]  created, ms since the epoch
+    ARGV[9]  available units
+    ARGV[10] reserved units
+    ARGV[11] sold units
+    ARGV[12] stock version (0 for a new product; Postgres's stock_version when rebuilding)
 
   Output:
     {'LOADED'}    counters were set
     {'PRESENT'}   counters were already there and kept
 ]]
 local productKey = KEYS[1]
+local catalogueKey = KEYS[2]
 
-redis.call('HSET', productKey, 'name', ARGV[1], 'price', ARGV[2], 'status', ARGV[3],
-  'max_per_customer', ARGV[4])
+redis.call('HSET', productKey, 'name', ARGV[2], 'price', ARGV[3], 'status', ARGV[4],
+  'max_per_customer', ARGV[5], 'lead_time', ARGV[6], 'most_lead_time', ARGV[7],
+  'created', ARGV[8])
+if ARGV[4] == 'active' then
+  redis.call('ZADD', catalogueKey, tonumber(ARGV[1]), ARGV[1])
+else
+  redis.call('ZREM', catalogueKey, ARGV[1])
+end
 
 if redis.call('HEXISTS', productKey, 'available') == 1 then
   return { 'PRESENT' }
 end
-redis.call('HSET', productKey, 'available', ARGV[5], 'reserved', ARGV[6], 'sold', ARGV[7], 'v', ARGV[8])
+redis.call('HSET', productKey, 'available', ARGV[9], 'reserved', ARGV[10], 'sold', ARGV[11],
+  'v', ARGV[12])
 return { 'LOADED' }

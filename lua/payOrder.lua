@@ -3,29 +3,34 @@
   reservation no longer expires.
 
   Input:
-    KEYS[1]    order hash
-    KEYS[2]    reservations sorted set
-    KEYS[3]    events stream
-    KEYS[4]    payment hash (new)
-    KEYS[5..]  per line: product hash, customer-units hash
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash
+    KEYS[3]    reservations sorted set
+    KEYS[4]    events stream
+    KEYS[5]    payment hash (new)
+    KEYS[6..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
     ARGV[2]    payment id
 
   Output:
     {'OK', orderJson, paymentJson}     also when this payment id was recorded already (a resent call)
+    {'REBUILDING'}                     Redis lost its data and is being rebuilt
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', status}
-    {'EXPIRED'}          the reservation had run out; it is now released
+    {'EXPIRED'}                        the reservation had run out; it is now released
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[1]
-local reservationsKey = KEYS[2]
-local eventsKey = KEYS[3]
-local paymentKey = KEYS[4]
+local orderKey = KEYS[2]
+local reservationsKey = KEYS[3]
+local eventsKey = KEYS[4]
+local paymentKey = KEYS[5]
 
-local order, paired = loadOrder(5)
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
+local order, paired = loadOrder(orderKey, { unpack(KEYS, 6) }, ARGV[1])
 if not order then
   return paired
 end

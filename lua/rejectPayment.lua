@@ -3,8 +3,8 @@
   count back towards the customer's limit.
 
   Input:
-    KEYS[1]    order hash
-    KEYS[2]    reservations sorted set (not touched; keeps the key layout of payOrder)
+    KEYS[1]    readiness marker
+    KEYS[2]    order hash
     KEYS[3]    events stream
     KEYS[4]    payment hash
     KEYS[5..]  per line: product hash, customer-units hash
@@ -14,15 +14,20 @@
 
   Output:
     {'OK', orderJson, paymentJson}
+    {'REBUILDING'}                     Redis lost its data and is being rebuilt
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', paymentStatus}
 ]]
 --- @include "paidOrder"
-local payment, order, paired = loadPaidOrder('rejected')
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
+local k = { order = KEYS[2], events = KEYS[3], payment = KEYS[4], lines = { unpack(KEYS, 5) } }
+local payment, order, paired = loadPaidOrder(k, ARGV[1], ARGV[2], 'rejected')
 if not payment then
   return order
 end
 
 local stock = releaseLines(paired, order.customer_id)
-return settle('rejected', 'payment_rejected', stock, nowMs())
+return settle(k, ARGV[2], 'rejected', 'payment_rejected', stock, nowMs())

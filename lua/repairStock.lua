@@ -1,10 +1,12 @@
 --[[
   Sets a product's counters to the values derived from Postgres, if the product
-  has not changed since the stock check read it. Used by POST /reconcile.
+  has not changed since the stock check read it. Used by POST /reconcile, after
+  it has made sure Postgres holds every order Redis holds.
 
   Input:
-    KEYS[1]  product hash
-    KEYS[2]  events stream
+    KEYS[1]  readiness marker
+    KEYS[2]  product hash
+    KEYS[3]  events stream
 
     ARGV[1]  product id
     ARGV[2]  stock version the check saw
@@ -14,19 +16,29 @@
 
   Output:
     {'OK', version}      the new version
+    {'REBUILDING'}       Redis lost its data and is being rebuilt
     {'CHANGED', version} the product moved since the check; nothing changed
+    {'NEGATIVE'}         a target counter is below zero; nothing changed
     {'NOT_FOUND'}
 ]]
 --- @include "common"
-local productKey = KEYS[1]
-local eventsKey = KEYS[2]
+local productKey = KEYS[2]
+local eventsKey = KEYS[3]
 
+if rebuilding(KEYS[1]) then
+  return { 'REBUILDING' }
+end
 local version = redis.call('HGET', productKey, 'v')
 if not version then
   return { 'NOT_FOUND' }
 end
 if version ~= ARGV[2] then
   return { 'CHANGED', version }
+end
+for i = 3, 5 do
+  if tonumber(ARGV[i]) < 0 then
+    return { 'NEGATIVE' }
+  end
 end
 
 redis.call('HSET', productKey, 'available', ARGV[3], 'reserved', ARGV[4], 'sold', ARGV[5])

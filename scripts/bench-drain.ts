@@ -31,7 +31,7 @@ const config = loadConfig({
   KEY_PREFIX: prefix,
   LOG_LEVEL: 'silent',
 })
-const redis = createRedis(REDIS_URL)
+const redis = createRedis(REDIS_URL, () => {})
 await redis.connect()
 const sql = createSql(db.url)
 const deps: Deps = {

@@ -119,7 +119,7 @@ try {
 } finally {
   child.kill('SIGTERM')
   await once(child, 'exit')
-  const redis = createRedis(REDIS_URL)
+  const redis = createRedis(REDIS_URL, () => {})
   await redis.connect()
   await deleteKeys({ redis, keys: storeKeys(prefix) })
   redis.disconnect()

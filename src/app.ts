@@ -5,7 +5,6 @@ import type { AppEnv, Deps } from './deps.js'
 import { healthRoutes } from './health/routes.js'
 import { bodyLimit } from './http/bodyLimit.js'
 import { ApiError, errorResponse, toApiError, validationError } from './http/errors.js'
-import { idempotency } from './http/idempotency.js'
 import { requestLog } from './http/requestLog.js'
 import { httpMetrics } from './metrics/metrics.js'
 import { metricsRoutes } from './metrics/routes.js'
@@ -26,7 +25,6 @@ export function createApp(deps: Deps) {
   app.use(requestLog(deps.logger))
   app.use(httpMetrics(deps.metrics))
   app.use(bodyLimit(deps.config.BODY_LIMIT_BYTES))
-  app.use('/api/*', idempotency(deps))
 
   app.route('/', healthRoutes(deps))
   app.route('/api/v1/products', productRoutes(deps))
@@ -53,6 +51,6 @@ export function createApp(deps: Deps) {
   app.notFound((c) =>
     errorResponse(c, new ApiError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`)),
   )
-  app.onError((err, c) => errorResponse(c, toApiError(err, deps.logger)))
+  app.onError((err, c) => errorResponse(c, toApiError(err, deps.logger, c.get('requestId'))))
   return app
 }

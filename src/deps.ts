@@ -15,4 +15,10 @@ export interface Deps {
   metrics: Metrics
 }
 
-export type AppEnv = { Variables: { requestId: string } }
+export type AppEnv = {
+  Variables: {
+    requestId: string
+    /** Who is calling, once auth has run: `admin`, or (with customer tokens) `customer:<sub>`. */
+    caller?: string
+  }
+}

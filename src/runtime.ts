@@ -25,7 +25,7 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
       'ADMIN_TOKEN is not set: generated one for this run only',
     )
   }
-  const redis = createRedis(config.REDIS_URL)
+  const redis = createRedis(config.REDIS_URL, logger)
   const sql = createSql(config.DATABASE_URL)
   try {
     await redis.connect()

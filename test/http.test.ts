@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { api } from './helpers/api.js'
-import { createTestContext, type TestContext } from './helpers/context.js'
+import { adminHeaders, createTestContext, type TestContext } from './helpers/context.js'
 import { listen } from './helpers/server.js'
 
 let ctx: TestContext
@@ -17,19 +17,29 @@ describe('errors', () => {
     const res = await store.call('GET', '/api/v1/nope')
     expect(res.status).toBe(404)
     expect(res.body).toEqual({
-      error: { code: 'NOT_FOUND', message: expect.stringContaining('/api/v1/nope') },
+      error: {
+        code: 'NOT_FOUND',
+        message: expect.stringContaining('/api/v1/nope'),
+        request_id: res.headers.get('x-request-id'),
+      },
     })
   })
 
   it('a 500 shows no internals', async () => {
     const broken = await createTestContext()
     await broken.deps.sql.end()
-    const res = await api(broken).listProducts()
+    const res = await api(broken).call(
+      'GET',
+      '/api/v1/check-product-quantity',
+      undefined,
+      adminHeaders,
+    )
     expect(res.status).toBe(500)
     expect(res.body).toEqual({
       error: {
         code: 'INTERNAL_ERROR',
         message: 'Something went wrong on our side. Please try again.',
+        request_id: res.headers.get('x-request-id'),
       },
     })
     broken.deps.sql = (await import('../src/db/client.js')).createSql(

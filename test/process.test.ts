@@ -24,7 +24,7 @@ describe('npm start (the main process)', () => {
   })
   afterAll(async () => {
     service?.child.kill('SIGKILL')
-    const redis = createRedis(REDIS_URL)
+    const redis = createRedis(REDIS_URL, () => {})
     await redis.connect()
     await deleteKeys({ redis, keys: storeKeys(prefix) })
     redis.disconnect()
@@ -53,7 +53,7 @@ describe('npm start (the main process)', () => {
   it('rebuilds a Redis that lost its data while the service runs', async () => {
     service = start({ ...serviceEnv(), EXPIRY_SWEEP_INTERVAL_MS: '100' })
     const url = await service.listening
-    const redis = createRedis(REDIS_URL)
+    const redis = createRedis(REDIS_URL, () => {})
     await redis.connect()
     try {
       const keys = storeKeys(prefix)

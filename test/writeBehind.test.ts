@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runScript } from '../src/redis/scripts.js'
+import { settlePaymentScript } from '../src/payments/scripts.js'
+import { restockProductScript } from '../src/stock/scripts.js'
 import { parseEvent } from '../src/worker/events.js'
 import { applyEvents } from '../src/worker/sink.js'
 import { writeBehindStatus } from '../src/worker/status.js'
@@ -129,13 +130,13 @@ describe('several workers at once', () => {
 })
 
 describe('the backlog bound', () => {
-  it('refuses new checkouts with 503 above MAX_BACKLOG, and takes them again once drained', async () => {
+  it('refuses new orders and checkouts with 503 above MAX_BACKLOG, and takes them again once drained', async () => {
     const bounded = await createTestContext({ MAX_BACKLOG: '5' })
     try {
       const boundedStore = api(bounded)
       const { body } = await boundedStore.addProduct({ name: 'Bounded', quantity: 100, price: 1 })
       const orders = []
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 5; i++) {
         orders.push(
           (
             await boundedStore.createOrder({
@@ -147,10 +148,16 @@ describe('the backlog bound', () => {
       const before = await storeSnapshot(bounded.deps)
       const refused = await boundedStore.checkout(orders[0])
       expect(refused.status).toBe(503)
+      expect(refused.headers.get('retry-after')).toBe('1')
       expect(refused.body.error).toMatchObject({
         code: 'SERVICE_UNAVAILABLE',
-        details: { backlog: 6 },
+        details: { reason: 'backlog', backlog: 5 },
       })
+      const another = await boundedStore.createOrder({
+        products: [{ product_id: body.data.id, quantity: 1 }],
+      })
+      expect(another.status).toBe(503)
+      expect(another.body.error.details).toEqual({ reason: 'backlog', backlog: 5 })
       expect(await storeSnapshot(bounded.deps)).toEqual(before)
 
       await bounded.drain()
@@ -191,7 +198,14 @@ describe('poison events', () => {
     const errors = dead.map(([, fields]) => fields[fields.indexOf('error') + 1])
     expect(errors[0]).toMatch(/malformed order/)
     expect(errors[1]).toMatch(/foreign key/)
-    expect(await writeBehindStatus(ctx.deps)).toEqual({ backlog: 0, lag_ms: 0, dead_letters: 2 })
+    expect(await writeBehindStatus(ctx.deps)).toEqual({
+      backlog: 0,
+      lag_ms: 0,
+      dead_letters: 2,
+      dead_letters_dropped: 0,
+    })
+    // Hand-made poison has no fix to replay; clear it so the store ends clean.
+    await redis.del(keys.deadLetters)
   })
 })
 
@@ -203,32 +217,27 @@ describe('a command resent after a lost reply', () => {
     const orderId = created.body.data.id as string
     await store.checkout(orderId)
     const payment = await store.pay(orderId)
-    const { keys, redis } = ctx.deps
+    const lines = [{ product_id: productId, quantity: 3, price: 100 }]
     const confirm = () =>
-      runScript(
-        redis,
+      settlePaymentScript(
+        ctx.deps,
         'confirmPayment',
-        [
-          keys.order(orderId),
-          keys.reservations,
-          keys.events,
-          keys.payment(payment.body.data.id),
-          keys.product(productId),
-          keys.customerUnits(productId),
-        ],
-        [String(productId), 'request-1'],
+        { id: payment.body.data.id, order_id: orderId },
+        lines,
+        'request-1',
       )
-    expect((await confirm())[0]).toBe('OK')
-    expect((await confirm())[0]).toBe('OK')
+    expect((await confirm()).code).toBe('OK')
+    expect((await confirm()).code).toBe('OK')
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 7, reserved: 0, sold: 3 })
     expect((await store.confirm(payment.body.data.id)).status).toBe(409)
 
     const restock = () =>
-      runScript(
-        redis,
-        'restockProduct',
-        [keys.product(productId), keys.events],
-        [productId, 5, '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a11', 'restock'],
+      restockProductScript(
+        ctx.deps,
+        productId,
+        5,
+        '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a11',
+        1_000_000_000,
       )
     await restock()
     await restock()

@@ -1,4 +1,4 @@
--- Shared helpers, included by every script that changes an order.
+-- Shared helpers. Every helper takes the keys it touches as parameters.
 
 -- Integers as exact decimal strings (Lua's tostring keeps only 14 digits).
 local function fmt(n)
@@ -18,6 +18,13 @@ local function hashToTable(key)
     t[flat[i]] = flat[i + 1]
   end
   return t
+end
+
+-- The readiness marker exists once Redis holds the store (set by the rebuild
+-- from Postgres, and by nothing else). Without it Redis lost its data: every
+-- change waits, so nothing is decided against an empty store.
+local function rebuilding(markerKey)
+  return redis.call('EXISTS', markerKey) == 0
 end
 
 local function stockSnapshot(productKey, productId)

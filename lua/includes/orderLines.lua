@@ -1,20 +1,26 @@
 --- @include "common"
--- Pairs an order's lines with the product and customer-units keys passed in
--- KEYS[first..], two keys per line. The caller also passes the product ids it
--- used (ARGV, comma separated); a mismatch returns nil and nothing changes.
-local function pairLines(lines, first, productIdsCsv)
-  if #KEYS - first + 1 ~= 2 * #lines then
+-- An order keeps its lines compactly, as 'productId:quantity:unitPrice' joined
+-- by ',' (prices in minor units). Names are read from the catalogue when shown.
+local function parseLines(encoded)
+  local lines = {}
+  for productId, quantity, price in string.gmatch(encoded, '(%d+):(%d+):(%d+)') do
+    lines[#lines + 1] = { product_id = productId, quantity = tonumber(quantity), price = price }
+  end
+  return lines
+end
+
+-- Pairs an order's lines with `lineKeys`, two per line (product hash,
+-- customer-units hash). The caller also passes the product ids it used
+-- (comma separated); a mismatch returns nil and nothing changes.
+local function pairLines(lines, lineKeys, productIdsCsv)
+  if #lineKeys ~= 2 * #lines then
     return nil
   end
   local ids = {}
   local paired = {}
   for i, line in ipairs(lines) do
-    ids[i] = tostring(line.product_id)
-    paired[i] = {
-      line = line,
-      productKey = KEYS[first + 2 * (i - 1)],
-      unitsKey = KEYS[first + 2 * (i - 1) + 1],
-    }
+    ids[i] = line.product_id
+    paired[i] = { line = line, productKey = lineKeys[2 * i - 1], unitsKey = lineKeys[2 * i] }
   end
   if table.concat(ids, ',') ~= productIdsCsv then
     return nil
@@ -22,14 +28,14 @@ local function pairLines(lines, first, productIdsCsv)
   return paired
 end
 
--- Loads the order in KEYS[1] and pairs its lines with KEYS[first..], checked
--- against the product ids in ARGV[1]. Returns order, paired; or nil and the error reply.
-local function loadOrder(first)
-  local order = hashToTable(KEYS[1])
+-- Loads the order at `orderKey` and pairs its lines with `lineKeys`.
+-- Returns order, paired; or nil and the error reply.
+local function loadOrder(orderKey, lineKeys, productIdsCsv)
+  local order = hashToTable(orderKey)
   if not order.status then
     return nil, { 'NOT_FOUND' }
   end
-  local paired = pairLines(cjson.decode(order.lines), first, ARGV[1])
+  local paired = pairLines(parseLines(order.lines), lineKeys, productIdsCsv)
   if not paired then
     return nil, { 'KEYS_MISMATCH' }
   end

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../deps.js'
 import { ApiError } from './errors.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -7,7 +8,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
 /** Admin routes need `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export function requireAdmin(adminToken: string) {
   const expected = digest(adminToken)
-  return createMiddleware(async (c, next) => {
+  return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (!match?.[1]) {
@@ -19,6 +20,7 @@ export function requireAdmin(adminToken: string) {
     if (!timingSafeEqual(digest(match[1]), expected)) {
       throw new ApiError('FORBIDDEN', 'The admin token is not valid.')
     }
+    c.set('caller', 'admin')
     await next()
   })
 }

@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   RESERVATION_EXPIRED: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   BACKLOG_NOT_EMPTY: 409,
+  STOCK_LIMIT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
@@ -31,11 +32,14 @@ export type ErrorCode = keyof typeof ERROR_STATUS
 export class ApiError extends Error {
   readonly code: ErrorCode
   readonly details: unknown
+  /** Seconds, sent as `Retry-After` (503s the client should simply retry). */
+  readonly retryAfter: number | undefined
 
-  constructor(code: ErrorCode, message: string, details?: unknown) {
+  constructor(code: ErrorCode, message: string, details?: unknown, retryAfter?: number) {
     super(message)
     this.code = code
     this.details = details
+    this.retryAfter = retryAfter
   }
 
   get status(): ContentfulStatusCode {
@@ -49,16 +53,31 @@ export const ErrorSchema = z
       code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
       details: z.unknown().optional(),
+      request_id: z
+        .string()
+        .optional()
+        .openapi({
+          description: 'The X-Request-Id of the request: quote it when reporting a 5xx.',
+        }),
     }),
   })
   .openapi('Error')
 
-export function errorBody(code: ErrorCode, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } }
+export function errorBody(code: ErrorCode, message: string, details?: unknown, requestId?: string) {
+  return {
+    error: {
+      code,
+      message,
+      ...(details === undefined ? {} : { details }),
+      ...(requestId === undefined ? {} : { request_id: requestId }),
+    },
+  }
 }
 
 export function errorResponse(c: Context, err: ApiError) {
-  return c.json(errorBody(err.code, err.message, err.details), err.status)
+  const requestId = c.get('requestId') as string | undefined
+  if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter))
+  return c.json(errorBody(err.code, err.message, err.details, requestId), err.status)
 }
 
 /** OpenAPI response entries for the errors a route can return. */
@@ -89,9 +108,17 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 }
 
-/** Turns anything thrown in a handler into the one error shape; internals never leak. */
-export function toApiError(err: unknown, logger: Logger): ApiError {
-  if (err instanceof ApiError) return err
+/**
+ * Turns anything thrown in a handler into the one error shape; internals never
+ * leak. Every 5xx is logged with its request id, which the error body carries too.
+ */
+export function toApiError(err: unknown, logger: Logger, requestId?: string): ApiError {
+  if (err instanceof ApiError) {
+    if (err.status >= 500) {
+      logger.warn({ request_id: requestId, code: err.code, details: err.details }, err.message)
+    }
+    return err
+  }
   if (err instanceof HTTPException) {
     if (err.status === 400 && /malformed json/i.test(err.message)) {
       return new ApiError('MALFORMED_JSON', 'The request body is not valid JSON.')
@@ -105,7 +132,7 @@ export function toApiError(err: unknown, logger: Logger): ApiError {
     const code = HTTP_EXCEPTION_CODES[err.status]
     if (code) return new ApiError(code, err.message || 'The request was refused.')
   }
-  logger.error({ err }, 'unhandled error')
+  logger.error({ err, request_id: requestId }, 'unhandled error')
   return new ApiError('INTERNAL_ERROR', 'Something went wrong on our side. Please try again.')
 }
 

@@ -1,24 +1,31 @@
 import { createHash } from 'node:crypto'
+import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { createMiddleware } from 'hono/factory'
+import { routePath } from 'hono/route'
 import type { AppEnv, Deps } from '../deps.js'
 import { ApiError } from './errors.js'
 
 const PENDING_TTL_MS = 60_000
-const RESULT_TTL_MS = 24 * 60 * 60 * 1000
+export const RESULT_TTL_MS = 24 * 60 * 60 * 1000
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/
-
-type Entry =
-  | { state: 'pending'; fingerprint: string }
-  | { state: 'done'; fingerprint: string; status: number; body: string }
+const FINGERPRINT_LENGTH = 43 // base64url of a sha256
 
 /**
- * `Idempotency-Key` on POST: the first request runs and its 2xx response is kept
- * for 24 hours; a retry with the same key and body gets that response back and
- * has no second effect. The same key with another body is refused (422), and a
- * retry while the first is still running gets 409. Other outcomes are not kept,
- * since they changed nothing and can simply be retried.
+ * `Idempotency-Key` on POST, as route middleware that runs after auth: the
+ * first request runs and its 2xx response is kept for 24 hours; a retry with
+ * the same key and body gets that response back and has no second effect. The
+ * same key with another body is refused (422), and a retry while the first is
+ * still running gets 409. Other outcomes are not kept, since they changed
+ * nothing and can simply be retried.
+ *
+ * An entry belongs to one scope: the caller (`c.var.caller`, set by auth), the
+ * route pattern and its parameters as parsed, so a key never replays another
+ * caller's response, and `/products/6/restock` has one scope however it is
+ * spelled. Entries are `P<fingerprint>` while running and
+ * `D<fingerprint><status><deflated body>` once done: a few hundred bytes for
+ * most answers (see the README's memory bounds).
  */
-export function idempotency({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
+export function idempotent({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header('idempotency-key')
     if (c.req.method !== 'POST' || key === undefined) return next()
@@ -31,46 +38,53 @@ export function idempotency({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
     }
     const body = await c.req.text()
     const fingerprint = createHash('sha256').update(body).digest('base64url')
-    const redisKey = keys.idempotency(c.req.path, key)
+    const params = Object.entries(c.req.param() as Record<string, string>)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, value]) => `${name}=${value.toLowerCase()}`)
+    const scope = [c.get('caller') ?? 'anonymous', c.req.method, routePath(c), ...params].join('\n')
+    const redisKey = keys.idempotency(scope, key)
 
-    const pending: Entry = { state: 'pending', fingerprint }
-    const claimed = await redis.set(redisKey, JSON.stringify(pending), 'PX', PENDING_TTL_MS, 'NX')
+    const claimed = await redis.set(redisKey, `P${fingerprint}`, 'PX', PENDING_TTL_MS, 'NX')
     if (claimed !== 'OK') {
-      const raw = await redis.get(redisKey)
-      if (raw === null) {
+      const entry = await redis.getBuffer(redisKey)
+      if (entry === null) {
         throw new ApiError(
           'IDEMPOTENCY_IN_PROGRESS',
           'A request with this Idempotency-Key just finished; retry it.',
         )
       }
-      const entry = JSON.parse(raw) as Entry
-      if (entry.fingerprint !== fingerprint) {
+      if (entry.subarray(1, 1 + FINGERPRINT_LENGTH).toString('latin1') !== fingerprint) {
         throw new ApiError(
           'IDEMPOTENCY_KEY_REUSED',
           'This Idempotency-Key was already used with a different request body.',
         )
       }
-      if (entry.state === 'pending') {
+      if (entry[0] !== 0x44 /* D */) {
         throw new ApiError(
           'IDEMPOTENCY_IN_PROGRESS',
           'A request with this Idempotency-Key is still running.',
         )
       }
-      return c.body(entry.body, entry.status as 200, {
+      const status = Number(
+        entry.subarray(1 + FINGERPRINT_LENGTH, 4 + FINGERPRINT_LENGTH).toString(),
+      )
+      const saved = inflateRawSync(entry.subarray(4 + FINGERPRINT_LENGTH)).toString('utf8')
+      return c.body(saved, status as 200, {
         'content-type': 'application/json',
         'idempotent-replayed': 'true',
       })
     }
 
-    await next()
+    try {
+      await next()
+    } catch (err) {
+      await redis.del(redisKey)
+      throw err
+    }
     if (c.res.status >= 200 && c.res.status < 300) {
-      const done: Entry = {
-        state: 'done',
-        fingerprint,
-        status: c.res.status,
-        body: await c.res.clone().text(),
-      }
-      await redis.set(redisKey, JSON.stringify(done), 'PX', RESULT_TTL_MS)
+      const saved = deflateRawSync(Buffer.from(await c.res.clone().text(), 'utf8'))
+      const header = Buffer.from(`D${fingerprint}${c.res.status}`, 'latin1')
+      await redis.set(redisKey, Buffer.concat([header, saved]), 'PX', RESULT_TTL_MS)
     } else {
       await redis.del(redisKey)
     }

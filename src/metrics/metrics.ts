@@ -57,7 +57,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     deadLetters: new Gauge({
       name: 'store_dead_letters',
-      help: 'Events moved to the dead-letter stream.',
+      help: 'Events in the dead-letter stream: acknowledged changes not in Postgres. Alert above 0.',
+      registers,
+    }),
+    deadLettersDropped: new Gauge({
+      name: 'store_dead_letters_dropped',
+      help: 'Dead letters dropped because the dead-letter stream was full (logged in full). Alert above 0.',
+      registers,
+    }),
+    rebuilding: new Gauge({
+      name: 'store_rebuilding',
+      help: '1 while Redis holds no store and is being rebuilt from Postgres.',
       registers,
     }),
   }

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
+import { isRebuilding } from '../recovery/hydrate.js'
 import { readStock } from '../stock/redisStock.js'
 import { writeBehindStatus } from '../worker/status.js'
 
@@ -11,11 +12,16 @@ async function refreshGauges(deps: Deps) {
       metrics.backlog.set(s.backlog)
       metrics.lag.set(s.lag_ms / 1000)
       metrics.deadLetters.set(s.dead_letters)
+      metrics.deadLettersDropped.set(s.dead_letters_dropped)
     })
     .catch(() => {})
-  await deps.sql<{ id: string }[]>`select id from products where status = 'active'`
-    .then(async (rows) => {
-      const ids = rows.map((r) => Number(r.id))
+  await isRebuilding(deps)
+    .then((rebuilding) => metrics.rebuilding.set(rebuilding ? 1 : 0))
+    .catch(() => {})
+  await deps.redis
+    .zrange(deps.keys.catalogue, 0, '-1')
+    .then(async (members) => {
+      const ids = members.map(Number)
       const stock = await readStock(deps, ids)
       metrics.stock.reset()
       ids.forEach((id, i) => {

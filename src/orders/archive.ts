@@ -1,7 +1,41 @@
 import type { Sql } from '../db/client.js'
 import type { Deps } from '../deps.js'
+import { ApiError } from '../http/errors.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
+import { RETRY_AFTER_SECONDS } from '../redis/replies.js'
 import type { Order, OrderStatus } from './schemas.js'
+
+/** How long an id Postgres does not know is answered from Redis without asking again. */
+export const MISSING_TTL_MS = 10_000
+
+/**
+ * Reads an order or payment that is not (or no longer) in Redis from Postgres.
+ * An id Postgres does not know is remembered as missing for MISSING_TTL_MS, so
+ * repeated lookups of unknown ids cost no query; while Postgres is unreachable
+ * the answer is 503 with Retry-After, never a 500.
+ */
+export async function readArchived<T>(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  kind: 'order' | 'payment',
+  id: string,
+  read: () => Promise<T | null>,
+): Promise<T | null> {
+  const missingKey = keys.missing(kind, id)
+  if ((await redis.exists(missingKey)) === 1) return null
+  let found: T | null
+  try {
+    found = await read()
+  } catch {
+    throw new ApiError(
+      'SERVICE_UNAVAILABLE',
+      `The ${kind} archive cannot be reached right now; try again shortly.`,
+      { reason: 'postgres' },
+      RETRY_AFTER_SECONDS,
+    )
+  }
+  if (found === null) await redis.set(missingKey, '1', 'PX', MISSING_TTL_MS)
+  return found
+}
 
 /** An order line as Postgres returns it: money as decimal text. */
 export interface PersistedLine {

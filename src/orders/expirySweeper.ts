@@ -1,7 +1,6 @@
 import type { Deps } from '../deps.js'
-import { runScript } from '../redis/scripts.js'
 import { parseLines } from './records.js'
-import { lineKeys } from './service.js'
+import { expireDraftScript, expireOrderScript } from './scripts.js'
 
 /**
  * Expires the reservations that are due, a batch at a time. Each order is
@@ -14,17 +13,10 @@ export async function expireDueReservations(deps: Deps, batch = deps.config.EXPI
   const replies = await Promise.all(
     due.map(async (orderId) => {
       const raw = await redis.hget(keys.order(orderId), 'lines')
-      const lines = raw === null ? [] : parseLines({ lines: raw })
-      const { keys: lineKeyList, productIds } = lineKeys(keys, lines)
-      return runScript(
-        redis,
-        'expireOrder',
-        [keys.order(orderId), keys.reservations, keys.events, ...lineKeyList],
-        [orderId, productIds],
-      )
+      return expireOrderScript(deps, orderId, raw === null ? [] : parseLines(raw))
     }),
   )
-  const expired = replies.filter(([outcome]) => outcome === 'OK').length
+  const expired = replies.filter((reply) => reply.code === 'OK').length
   if (expired > 0) deps.metrics.checkouts.inc({ outcome: 'expired' }, expired)
   return expired
 }
@@ -36,10 +28,6 @@ export async function expireDueReservations(deps: Deps, batch = deps.config.EXPI
 export async function expireStaleDrafts(deps: Deps, batch = deps.config.EXPIRY_SWEEP_BATCH) {
   const { redis, keys } = deps
   const due = await redis.zrangebyscore(keys.drafts, '-inf', Date.now(), 'LIMIT', 0, batch)
-  const replies = await Promise.all(
-    due.map((orderId) =>
-      runScript(redis, 'expireDraft', [keys.order(orderId), keys.drafts, keys.events], [orderId]),
-    ),
-  )
-  return replies.filter(([outcome]) => outcome === 'OK').length
+  const replies = await Promise.all(due.map((orderId) => expireDraftScript(deps, orderId)))
+  return replies.filter((reply) => reply.code === 'OK').length
 }

@@ -1,13 +1,11 @@
 import { fromMinorUnits } from '../money.js'
 import type { Order, OrderStatus } from './schemas.js'
 
-/** An order line as stored in Redis; money in minor units. */
+/** An order line as Redis keeps it: ids and quantities, the unit price in minor units. */
 export interface LineRecord {
   product_id: number
-  product_name: string
   quantity: number
-  price: string
-  amount: string
+  price: number
 }
 
 /** An order as the Lua scripts keep it (every value a string, times in ms). */
@@ -18,19 +16,60 @@ export interface OrderRecord {
   order_date: string
   updated_at: string
   total: string
+  /** Compact lines, see `encodeLines`. */
   lines: string
   reserved_until?: string
   payment_id?: string
   v: string
 }
 
-export function parseLines(order: Pick<OrderRecord, 'lines'>): LineRecord[] {
-  return JSON.parse(order.lines) as LineRecord[]
+const LINE = /(\d+):(\d+):(\d+)/g
+
+/**
+ * Lines as `productId:quantity:unitPrice` joined by `,` (the format of
+ * `lua/includes/orderLines.lua`): about 15 bytes a line instead of a JSON object
+ * with the product's name, so a 100-line draft stays small.
+ */
+export function parseLines(encoded: string): LineRecord[] {
+  return [...encoded.matchAll(LINE)].map(([, productId, quantity, price]) => ({
+    product_id: Number(productId),
+    quantity: Number(quantity),
+    price: Number(price),
+  }))
 }
 
-const iso = (ms: string | number) => new Date(Number(ms)).toISOString()
+export function encodeLines(lines: readonly LineRecord[]): string {
+  return lines.map((l) => `${l.product_id}:${l.quantity}:${l.price}`).join(',')
+}
 
-export function presentOrder(order: OrderRecord, available?: Record<string, number>): Order {
+export const iso = (ms: string | number) => new Date(Number(ms)).toISOString()
+
+/** Product names by id, for showing lines; a product without a name shows ''. */
+export type ProductNames = ReadonlyMap<number, string>
+
+export function presentLines(
+  lines: readonly LineRecord[],
+  names: ProductNames,
+  available?: ReadonlyMap<number, number>,
+) {
+  return lines.map((line) => {
+    const left = available?.get(line.product_id)
+    return {
+      product_id: line.product_id,
+      product_name: names.get(line.product_id) ?? '',
+      quantity: line.quantity,
+      price: fromMinorUnits(line.price),
+      amount: fromMinorUnits(line.price * line.quantity),
+      ...(left !== undefined ? { available: left } : {}),
+    }
+  })
+}
+
+export function presentOrder(
+  order: OrderRecord,
+  names: ProductNames,
+  available?: ReadonlyMap<number, number>,
+): Order {
   return {
     id: order.id,
     status: order.status,
@@ -39,17 +78,6 @@ export function presentOrder(order: OrderRecord, available?: Record<string, numb
     total_amount: fromMinorUnits(order.total),
     ...(order.reserved_until ? { reserved_until: iso(order.reserved_until) } : {}),
     ...(order.payment_id ? { payment_id: order.payment_id } : {}),
-    lines: parseLines(order).map((line) => ({
-      product_id: line.product_id,
-      product_name: line.product_name,
-      quantity: line.quantity,
-      price: fromMinorUnits(line.price),
-      amount: fromMinorUnits(line.amount),
-      ...(available?.[line.product_id] !== undefined
-        ? { available: available[line.product_id] }
-        : {}),
-    })),
+    lines: presentLines(parseLines(order.lines), names, available),
   }
 }
-
-export { iso }

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { errorResponses } from '../http/errors.js'
+import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
 import { CreateOrderBody, OrderIdBody, OrderIdParam, OrderSchema } from './schemas.js'
 import { cancelOrder, checkoutOrder, createOrder, getOrder } from './service.js'
@@ -8,6 +9,7 @@ import { cancelOrder, checkoutOrder, createOrder, getOrder } from './service.js'
 const OrderResponse = z.object({ data: OrderSchema })
 
 export function orderRoutes(deps: Deps) {
+  const idem = idempotent(deps)
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(
@@ -16,6 +18,7 @@ export function orderRoutes(deps: Deps) {
       path: '/create-order',
       tags: ['orders'],
       summary: 'Create a draft order (nothing is reserved yet)',
+      middleware: [idem] as const,
       request: { body: jsonBody(CreateOrderBody) },
       responses: {
         201: jsonContent(OrderResponse, 'The draft order, with current availability per line'),
@@ -46,6 +49,7 @@ export function orderRoutes(deps: Deps) {
       path: '/checkout-order',
       tags: ['orders'],
       summary: 'Reserve every line of a draft order, all or nothing',
+      middleware: [idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
         200: jsonContent(OrderResponse, 'The order in checkout, with reserved_until'),
@@ -61,6 +65,7 @@ export function orderRoutes(deps: Deps) {
       path: '/cancel-order',
       tags: ['orders'],
       summary: 'Cancel a draft or checked-out order, releasing its reservation',
+      middleware: [idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
         200: jsonContent(OrderResponse, 'The cancelled order'),

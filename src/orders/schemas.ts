@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { bodyId, text, uuid } from '../http/text.js'
 
 export const MAX_LINE_QUANTITY = 10_000
 export const MAX_LINES = 100
@@ -14,25 +15,21 @@ export const OrderStatus = z.enum([
 ])
 export type OrderStatus = z.infer<typeof OrderStatus>
 
-const OrderId = z.uuid().openapi({ example: '01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10' })
+const OrderId = uuid()
 
 export const CreateOrderBody = z
   .object({
     products: z
       .array(
         z.object({
-          product_id: z.int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ example: 1 }),
+          product_id: bodyId().openapi({ example: 1 }),
           quantity: z.int().min(1).max(MAX_LINE_QUANTITY).openapi({ example: 5 }),
         }),
       )
       .min(1)
       .max(MAX_LINES)
       .openapi({ description: 'Lines; a product listed twice is merged into one line.' }),
-    customer_id: z
-      .string()
-      .trim()
-      .min(1)
-      .max(128)
+    customer_id: text(128)
       .optional()
       .openapi({ description: 'Needed when a product has max_per_customer.', example: 'cust-42' }),
   })

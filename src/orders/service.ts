@@ -3,22 +3,19 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
-import type { StoreKeys } from '../redis/keys.js'
-import { runScript, type ScriptReply } from '../redis/scripts.js'
-import { readArchivedOrder } from './archive.js'
-import { scriptFailure } from './outcomes.js'
+import { productNames, rememberNames } from '../products/catalogue.js'
+import { refuse } from '../recovery/refuse.js'
+import { readArchived, readArchivedOrder } from './archive.js'
 import { type LineRecord, type OrderRecord, parseLines, presentOrder } from './records.js'
 import type { CreateOrderInput, Order } from './schemas.js'
+import {
+  cancelOrderScript,
+  checkoutOrderScript,
+  createOrderScript,
+  type OrderReply,
+} from './scripts.js'
 
 const subject = (orderId: string) => `Order ${orderId}`
-
-/** Product and customer-units keys for each line, in line order, plus the ids for the script to check. */
-export function lineKeys(keys: StoreKeys, lines: readonly Pick<LineRecord, 'product_id'>[]) {
-  return {
-    keys: lines.flatMap((l) => [keys.product(l.product_id), keys.customerUnits(l.product_id)]),
-    productIds: lines.map((l) => l.product_id).join(','),
-  }
-}
 
 /**
  * The lines of an order still held in Redis. Lines never change after creation,
@@ -26,16 +23,39 @@ export function lineKeys(keys: StoreKeys, lines: readonly Pick<LineRecord, 'prod
  * inside the script. An order that left Redis is final, so no change applies.
  */
 export async function loadLines(deps: Deps, orderId: string): Promise<LineRecord[]> {
-  const raw = await deps.redis.hget(deps.keys.order(orderId), 'lines')
-  if (raw !== null) return parseLines({ lines: raw })
-  const archived = await readArchivedOrder(deps, orderId)
-  if (archived) throw scriptFailure(['INVALID_STATE', archived.status], subject(orderId))
-  throw scriptFailure(['NOT_FOUND'], subject(orderId))
+  const { redis, keys } = deps
+  const [[, raw], [, ready]] = ((await redis
+    .pipeline()
+    .hget(keys.order(orderId), 'lines')
+    .exists(keys.hydrated)
+    .exec()) ?? []) as [[unknown, string | null], [unknown, number]]
+  if (typeof raw === 'string') return parseLines(raw)
+  if (ready === 0) return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
+  const archived = await readArchived(deps, 'order', orderId, () =>
+    readArchivedOrder(deps, orderId),
+  )
+  if (archived)
+    return refuse(deps, { code: 'INVALID_STATE', status: archived.status }, subject(orderId))
+  return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
 }
 
-function orderFrom(reply: ScriptReply, orderId: string): OrderRecord {
-  if (reply[0] !== 'OK') throw scriptFailure(reply, subject(orderId))
-  return JSON.parse(String(reply[1])) as OrderRecord
+/** Shows an order Redis holds, with its products' names. */
+export async function showOrder(
+  deps: Deps,
+  order: OrderRecord,
+  available?: ReadonlyMap<number, number>,
+): Promise<Order> {
+  const lines = parseLines(order.lines)
+  const names = await productNames(
+    deps,
+    lines.map((l) => l.product_id),
+  )
+  return presentOrder(order, names, available)
+}
+
+async function orderFrom(deps: Deps, reply: OrderReply, orderId: string): Promise<Order> {
+  if (reply.code !== 'OK') return refuse(deps, reply, subject(orderId))
+  return showOrder(deps, reply.order)
 }
 
 /** Merges repeated product ids into one line, keeping first-seen order. */
@@ -48,35 +68,32 @@ function mergeLines(products: CreateOrderInput['products']) {
 }
 
 export async function createOrder(deps: Deps, input: CreateOrderInput): Promise<Order> {
-  const { redis, keys } = deps
-  const lines = mergeLines(input.products)
+  const { config } = deps
   const orderId = uuidv7()
-  const reply = await runScript(
-    redis,
-    'createOrder',
-    [
-      keys.order(orderId),
-      keys.events,
-      keys.drafts,
-      ...lines.map((l) => keys.product(l.product_id)),
-    ],
-    [
-      orderId,
-      input.customer_id ?? '',
-      deps.config.DRAFT_TTL_SECONDS * 1000,
-      ...lines.flatMap((l) => [l.product_id, l.quantity]),
-    ],
-  )
-  const order = orderFrom(reply, orderId)
-  return presentOrder(order, JSON.parse(String(reply[2])) as Record<string, number>)
+  const reply = await createOrderScript(deps, {
+    orderId,
+    customerId: input.customer_id ?? '',
+    lines: mergeLines(input.products),
+    draftTtlMs: config.DRAFT_TTL_SECONDS * 1000,
+    maxBacklog: config.MAX_BACKLOG,
+    maxDrafts: config.MAX_DRAFTS,
+  })
+  if (reply.code !== 'OK') return refuse(deps, reply, subject(orderId))
+  rememberNames(deps, reply.names)
+  return presentOrder(reply.order, reply.names, reply.available)
 }
 
 export async function getOrder(deps: Deps, orderId: string): Promise<Order> {
   const hot = await deps.redis.hgetall(deps.keys.order(orderId))
-  if (hot.status) return presentOrder(hot as unknown as OrderRecord)
-  const archived = await readArchivedOrder(deps, orderId)
+  if (hot.status) return showOrder(deps, hot as unknown as OrderRecord)
+  const archived = await readArchived(deps, 'order', orderId, () =>
+    readArchivedOrder(deps, orderId),
+  )
   if (archived) return archived
-  throw scriptFailure(['NOT_FOUND'], subject(orderId))
+  if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+    return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
+  }
+  return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
 }
 
 const CHECKOUT_OUTCOMES: Partial<Record<ErrorCode, CheckoutOutcome>> = {
@@ -99,25 +116,19 @@ export async function checkoutOrder(deps: Deps, orderId: string): Promise<Order>
 }
 
 async function reserve(deps: Deps, orderId: string): Promise<Order> {
-  const { redis, keys, config } = deps
-  const { keys: lineKeyList, productIds } = lineKeys(keys, await loadLines(deps, orderId))
-  const reply = await runScript(
-    redis,
-    'checkoutOrder',
-    [keys.order(orderId), keys.reservations, keys.events, ...lineKeyList],
-    [productIds, config.RESERVATION_TTL_SECONDS * 1000, config.MAX_BACKLOG],
+  const { config } = deps
+  const lines = await loadLines(deps, orderId)
+  const reply = await checkoutOrderScript(
+    deps,
+    orderId,
+    lines,
+    config.RESERVATION_TTL_SECONDS * 1000,
+    config.MAX_BACKLOG,
   )
-  return presentOrder(orderFrom(reply, orderId))
+  return orderFrom(deps, reply, orderId)
 }
 
 export async function cancelOrder(deps: Deps, orderId: string): Promise<Order> {
-  const { redis, keys } = deps
-  const { keys: lineKeyList, productIds } = lineKeys(keys, await loadLines(deps, orderId))
-  const reply = await runScript(
-    redis,
-    'cancelOrder',
-    [keys.order(orderId), keys.reservations, keys.events, ...lineKeyList],
-    [productIds, randomUUID()],
-  )
-  return presentOrder(orderFrom(reply, orderId))
+  const lines = await loadLines(deps, orderId)
+  return orderFrom(deps, await cancelOrderScript(deps, orderId, lines, randomUUID()), orderId)
 }

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
 import { errorResponses } from '../http/errors.js'
+import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
 import { OrderIdBody } from '../orders/schemas.js'
 import { PaymentIdParam, PaymentSchema, PaymentWithOrderSchema } from './schemas.js'
@@ -11,6 +12,7 @@ const PaymentResponse = z.object({ data: PaymentSchema })
 
 export function paymentRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
+  const idem = idempotent(deps)
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(
@@ -19,6 +21,7 @@ export function paymentRoutes(deps: Deps) {
       path: '/payment-order',
       tags: ['payments'],
       summary: 'Pay a checked-out order; its reservation stops expiring',
+      middleware: [idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
         201: jsonContent(PaymentResponse, 'The payment, status paid'),

@@ -1,10 +1,11 @@
 import { z } from '@hono/zod-openapi'
+import { uuid } from '../http/text.js'
 import { OrderLineSchema, OrderStatus } from '../orders/schemas.js'
 
 export const PaymentStatus = z.enum(['paid', 'confirmed', 'rejected'])
 
 export const PaymentIdParam = z.object({
-  payment_id: z.uuid().openapi({ param: { name: 'payment_id', in: 'path' } }),
+  payment_id: uuid().openapi({ param: { name: 'payment_id', in: 'path' } }),
 })
 
 export const PaymentSchema = z

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
-import { scriptFailure } from '../orders/outcomes.js'
-import { iso, type OrderRecord } from '../orders/records.js'
+import { readArchived } from '../orders/archive.js'
+import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
-import { getOrder, lineKeys, loadLines } from '../orders/service.js'
-import { runScript, type ScriptName } from '../redis/scripts.js'
+import { getOrder, loadLines } from '../orders/service.js'
+import { refuse } from '../recovery/refuse.js'
 import type { PaymentRecord } from './records.js'
 import type { Payment, PaymentWithOrder } from './schemas.js'
+import { type PaymentReply, payOrderScript, settlePaymentScript } from './scripts.js'
 
 const subject = (paymentId: string) => `Payment ${paymentId}`
 
@@ -24,20 +25,16 @@ function presentPayment(payment: PaymentRecord, orderStatus: OrderStatus): Payme
   }
 }
 
+function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Payment {
+  if (reply.code !== 'OK') return refuse(deps, reply, subjectText)
+  return presentPayment(reply.payment, reply.order.status)
+}
+
 /** Pays a checked-out order: one script records the payment and stops the expiry clock. */
 export async function payOrder(deps: Deps, orderId: string): Promise<Payment> {
-  const { redis, keys } = deps
-  const paymentId = uuidv7()
-  const { keys: lineKeyList, productIds } = lineKeys(keys, await loadLines(deps, orderId))
-  const reply = await runScript(
-    redis,
-    'payOrder',
-    [keys.order(orderId), keys.reservations, keys.events, keys.payment(paymentId), ...lineKeyList],
-    [productIds, paymentId],
-  )
-  if (reply[0] !== 'OK') throw scriptFailure(reply, `Order ${orderId}`)
-  const order = JSON.parse(String(reply[1])) as OrderRecord
-  return presentPayment(JSON.parse(String(reply[2])) as PaymentRecord, order.status)
+  const lines = await loadLines(deps, orderId)
+  const reply = await payOrderScript(deps, orderId, lines, uuidv7())
+  return paymentFrom(deps, reply, `Order ${orderId}`)
 }
 
 interface ArchivedPaymentRow {
@@ -73,31 +70,31 @@ async function readPayment(
 ): Promise<{ payment: PaymentRecord; hot: boolean }> {
   const hot = await deps.redis.hgetall(deps.keys.payment(paymentId))
   if (hot.status) return { payment: hot as unknown as PaymentRecord, hot: true }
-  const archived = await readArchivedPayment(deps, paymentId)
+  const archived = await readArchived(deps, 'payment', paymentId, () =>
+    readArchivedPayment(deps, paymentId),
+  )
   if (archived) return { payment: archived, hot: false }
-  throw scriptFailure(['NOT_FOUND'], subject(paymentId))
+  if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+    return refuse(deps, { code: 'REBUILDING' }, subject(paymentId))
+  }
+  return refuse(deps, { code: 'NOT_FOUND' }, subject(paymentId))
 }
 
-async function settlePayment(deps: Deps, paymentId: string, script: ScriptName): Promise<Payment> {
-  const { redis, keys } = deps
+async function settlePayment(
+  deps: Deps,
+  paymentId: string,
+  script: 'confirmPayment' | 'rejectPayment',
+): Promise<Payment> {
   const { payment, hot } = await readPayment(deps, paymentId)
-  if (!hot) throw scriptFailure(['INVALID_STATE', payment.status], subject(paymentId))
-  const { keys: lineKeyList, productIds } = lineKeys(keys, await loadLines(deps, payment.order_id))
-  const reply = await runScript(
-    redis,
-    script,
-    [
-      keys.order(payment.order_id),
-      keys.reservations,
-      keys.events,
-      keys.payment(paymentId),
-      ...lineKeyList,
-    ],
-    [productIds, randomUUID()],
-  )
-  if (reply[0] !== 'OK') throw scriptFailure(reply, subject(paymentId))
-  const order = JSON.parse(String(reply[1])) as OrderRecord
-  return presentPayment(JSON.parse(String(reply[2])) as PaymentRecord, order.status)
+  if (!hot) {
+    if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+      return refuse(deps, { code: 'REBUILDING' }, subject(paymentId))
+    }
+    return refuse(deps, { code: 'INVALID_STATE', status: payment.status }, subject(paymentId))
+  }
+  const lines = await loadLines(deps, payment.order_id)
+  const reply = await settlePaymentScript(deps, script, payment, lines, randomUUID())
+  return paymentFrom(deps, reply, subject(paymentId))
 }
 
 export const confirmPayment = (deps: Deps, paymentId: string) =>

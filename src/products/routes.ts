@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
 import { errorResponses } from '../http/errors.js'
+import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
 import {
   CreateProductBody,
@@ -15,6 +16,7 @@ import { createProduct, listProducts, restockProduct } from './service.js'
 
 export function productRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
+  const idem = idempotent(deps)
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(
@@ -46,7 +48,7 @@ export function productRoutes(deps: Deps) {
       tags: ['products'],
       summary: 'Add a product (admin)',
       security: ADMIN_SECURITY,
-      middleware: [admin] as const,
+      middleware: [admin, idem] as const,
       request: { body: jsonBody(CreateProductBody) },
       responses: {
         201: jsonContent(z.object({ data: ProductSchema }), 'The product, with its stock loaded'),
@@ -63,7 +65,7 @@ export function productRoutes(deps: Deps) {
       tags: ['products'],
       summary: 'Add stock to a product (admin)',
       security: ADMIN_SECURITY,
-      middleware: [admin] as const,
+      middleware: [admin, idem] as const,
       request: { params: ProductIdParam, body: jsonBody(RestockBody) },
       responses: {
         200: jsonContent(

@@ -1,7 +1,15 @@
 import { z } from '@hono/zod-openapi'
+import { idParam, text } from '../http/text.js'
 import { MAX_PRICE_MINOR, toMinorUnits } from '../money.js'
 
+/** Most units one create or restock may add. */
 export const MAX_STOCK_CHANGE = 1_000_000
+/**
+ * Most units a product may hold in total (available + reserved + sold), enforced
+ * atomically by the restock script. Every counter, mirror and ledger total then
+ * fits a Postgres `integer` and stays exact in Lua's doubles.
+ */
+export const MAX_TOTAL_STOCK = 1_000_000_000
 
 const Quantity = z.int().min(0).max(MAX_STOCK_CHANGE)
 
@@ -15,7 +23,7 @@ const Price = z
 /** The original body `{name, quantity, price}`, plus the model's optional fields. */
 export const CreateProductBody = z
   .object({
-    name: z.string().trim().min(1).max(200).openapi({ example: 'Sepatu Boots' }),
+    name: text(200).openapi({ example: 'Sepatu Boots' }),
     quantity: Quantity.openapi({ example: 20, description: 'Initial stock, in units.' }),
     price: Price,
     status: z
@@ -61,14 +69,7 @@ export const RestockBody = z
   })
   .openapi('Restock')
 
-export const ProductIdParam = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
-})
+export const ProductIdParam = z.object({ id: idParam('id') })
 
 export const ListProductsQuery = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),

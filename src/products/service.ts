@@ -1,10 +1,12 @@
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
-import { ApiError } from '../http/errors.js'
-import { decimalToMinor, fromMinorUnits, toDecimalString, toMinorUnits } from '../money.js'
-import { runScript } from '../redis/scripts.js'
-import { type LiveStock, loadProduct, readStock } from '../stock/redisStock.js'
-import type { CreateProductInput, Product } from './schemas.js'
+import { decimalToMinor, toDecimalString, toMinorUnits } from '../money.js'
+import { failureToApiError } from '../redis/replies.js'
+import { loadProductScript, restockProductScript } from '../stock/scripts.js'
+import { getProduct } from './catalogue.js'
+import { type CreateProductInput, MAX_TOTAL_STOCK, type Product } from './schemas.js'
+
+export { getProduct, listProducts } from './catalogue.js'
 
 interface ProductRow {
   id: string
@@ -17,25 +19,7 @@ interface ProductRow {
   created_date: Date
 }
 
-const EMPTY_STOCK: LiveStock = { available: 0, reserved: 0, sold: 0 }
-
-function present(row: ProductRow, stock: LiveStock | null): Product {
-  const live = stock ?? EMPTY_STOCK
-  return {
-    id: Number(row.id),
-    name: row.name,
-    price: fromMinorUnits(decimalToMinor(row.price)),
-    quantity: live.available,
-    status: row.status,
-    lead_time: row.lead_time,
-    most_lead_time: row.most_lead_time,
-    max_per_customer: row.max_per_customer,
-    stock: live,
-    created_date: row.created_date.toISOString(),
-  }
-}
-
-/** Writes the product and its initial ledger row in one transaction, then loads its stock into Redis. */
+/** Writes the product and its initial ledger row in one transaction, then loads it into Redis. */
 export async function createProduct(deps: Deps, input: CreateProductInput): Promise<Product> {
   const { sql } = deps
   const priceMinor = toMinorUnits(input.price) ?? 0
@@ -59,52 +43,34 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
     return product
   })
   const id = Number(row.id)
-  await loadProduct(
-    deps,
-    { id, name: row.name, priceMinor, status: row.status, maxPerCustomer: row.max_per_customer },
-    { available: input.quantity, reserved: 0, sold: 0 },
-  )
-  return present(row, { available: input.quantity, reserved: 0, sold: 0 })
+  await loadProductScript(deps, catalogueOf(row), {
+    available: input.quantity,
+    reserved: 0,
+    sold: 0,
+  })
+  return getProduct(deps, id)
 }
 
-export async function listProducts(deps: Deps, page: number, perPage: number) {
-  const { sql } = deps
-  const [rows, [count]] = await Promise.all([
-    sql<ProductRow[]>`
-      select * from products where status = 'active'
-      order by id limit ${perPage} offset ${(page - 1) * perPage}
-    `,
-    sql<{ total: string }[]>`select count(*) as total from products where status = 'active'`,
-  ])
-  const stock = await readStock(
-    deps,
-    rows.map((r) => Number(r.id)),
-  )
-  const total = Number(count?.total ?? 0)
+/** A Postgres product row as the catalogue fields Redis keeps. */
+export function catalogueOf(row: ProductRow) {
   return {
-    products: rows.map((row, i) => present(row, stock[i] ?? null)),
-    pagination: { page, per_page: perPage, total, total_pages: Math.ceil(total / perPage) },
+    id: Number(row.id),
+    name: row.name,
+    priceMinor: decimalToMinor(row.price),
+    status: row.status,
+    maxPerCustomer: row.max_per_customer,
+    leadTime: row.lead_time,
+    mostLeadTime: row.most_lead_time,
+    createdMs: row.created_date.getTime(),
   }
 }
 
-export async function getProduct(deps: Deps, id: number): Promise<Product> {
-  const [row] = await deps.sql<ProductRow[]>`select * from products where id = ${id}`
-  if (!row) throw new ApiError('NOT_FOUND', `Product ${id} does not exist.`, { product_id: id })
-  const [stock] = await readStock(deps, [id])
-  return present(row, stock ?? null)
-}
+export type { ProductRow }
 
 /** Adds units atomically in Redis; the restock event carries the ledger row to Postgres. */
 export async function restockProduct(deps: Deps, id: number, quantity: number) {
   const ledgerId = uuidv7()
-  const [outcome] = await runScript(
-    deps.redis,
-    'restockProduct',
-    [deps.keys.product(id), deps.keys.events],
-    [id, quantity, ledgerId, 'restock'],
-  )
-  if (outcome === 'NOT_FOUND') {
-    throw new ApiError('NOT_FOUND', `Product ${id} does not exist.`, { product_id: id })
-  }
+  const reply = await restockProductScript(deps, id, quantity, ledgerId, MAX_TOTAL_STOCK)
+  if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
   return { ledger_id: ledgerId, product: await getProduct(deps, id) }
 }

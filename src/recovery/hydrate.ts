@@ -1,9 +1,12 @@
 import type { Deps } from '../deps.js'
 import { decimalToMinor } from '../money.js'
 import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
+import { encodeLines } from '../orders/records.js'
+import { runScript } from '../redis/scripts.js'
 import { loadStockIntoRedis } from '../stock/load.js'
 
 const LOCK_TTL_MS = 120_000
+const CHUNK = 1_000
 
 interface OpenOrderRow {
   id: string
@@ -28,37 +31,54 @@ interface OpenOrderRow {
 const ms = (date: Date | string) => String(new Date(date).getTime())
 
 /**
- * Rebuilds Redis from Postgres when Redis starts empty (a new instance, or lost
- * data): stock counters, open orders with their reservations and expiry,
- * payments awaiting a decision, and per-customer unit counts. A marker key says
- * it is done; a lock makes one instance do it while the others wait.
- * Returns true if this call hydrated (then every product is loaded already).
+ * Makes sure Redis holds the store. The readiness marker (`keys.hydrated`) is
+ * set only here, after a rebuild, and nothing else creates it: when it is
+ * missing, Redis is new or lost its data, and every changing script answers
+ * REBUILDING until it is back. Then this rebuilds everything Postgres knows:
+ * the catalogue and stock counters, drafts, reservations with their expiry,
+ * payments awaiting a decision, per-customer units, and the sweeper's indexes.
+ * The rebuild never overwrites what Redis still holds, so running it over kept
+ * data is harmless. A lock makes one instance do it while the others wait.
+ * Returns true if this call rebuilt (then every product is loaded already).
  */
 export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<boolean> {
   const { redis, keys, logger } = deps
   const deadline = Date.now() + waitMs
   while ((await redis.exists(keys.hydrated)) === 0) {
-    const token = `${process.pid}-${Date.now()}`
+    const token = `${process.pid}-${Date.now()}-${Math.random()}`
     if ((await redis.set(keys.hydrationLock, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') {
       try {
-        // The event stream exists as long as this store has ever run on this Redis:
-        // if it is there, Redis kept its data and only the marker is new.
-        const kept = (await redis.exists(keys.events)) === 1
+        logger.warn('redis holds no store (new, or it lost its data): rebuilding it from postgres')
         const started = Date.now()
-        const restored = kept ? undefined : await hydrate(deps)
+        const restored = await hydrate(deps)
         await redis.set(keys.hydrated, new Date().toISOString())
-        if (restored)
-          logger.info({ ...restored, ms: Date.now() - started }, 'redis hydrated from postgres')
-        return restored !== undefined
+        logger.info({ ...restored, ms: Date.now() - started }, 'redis rebuilt from postgres')
+        return true
       } finally {
         if ((await redis.get(keys.hydrationLock)) === token) await redis.del(keys.hydrationLock)
       }
     }
     if (Date.now() > deadline)
-      throw new Error('timed out waiting for another instance to hydrate Redis')
+      throw new Error('timed out waiting for another instance to rebuild Redis')
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return false
+}
+
+const rebuilds = new WeakMap<object, Promise<unknown>>()
+
+/** Starts `ensureHydrated` in the background, once per process at a time. */
+export function requestRebuild(deps: Deps): void {
+  if (rebuilds.has(deps.redis)) return
+  const run = ensureHydrated(deps)
+    .catch((err) => deps.logger.error({ err }, 'rebuilding redis failed; the next request retries'))
+    .finally(() => rebuilds.delete(deps.redis))
+  rebuilds.set(deps.redis, run)
+}
+
+/** True while Redis holds no store (the rebuild has not finished). */
+export async function isRebuilding({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
+  return (await redis.exists(keys.hydrated)) === 0
 }
 
 async function hydrate(deps: Deps) {
@@ -75,50 +95,10 @@ async function hydrate(deps: Deps) {
     from orders o
     where o.status in ('draft', 'checkout', 'paid')
   `
-  const pipeline = redis.pipeline()
-  for (const order of orders) {
-    const lines = order.lines.map((l) => ({
-      product_id: Number(l.product_id),
-      product_name: l.product_name,
-      quantity: l.quantity,
-      price: String(decimalToMinor(l.price)),
-      amount: String(decimalToMinor(l.amount)),
-    }))
-    pipeline.hset(keys.order(order.id), {
-      id: order.id,
-      status: order.status,
-      customer_id: order.customer_id ?? '',
-      order_date: ms(order.order_date),
-      updated_at: ms(order.updated_date),
-      total: String(decimalToMinor(order.total_amount)),
-      lines: JSON.stringify(lines),
-      v: String(order.version),
-      ...(order.status === 'checkout' && order.reserved_until
-        ? { reserved_until: ms(order.reserved_until) }
-        : {}),
-      ...(order.payment ? { payment_id: order.payment.id } : {}),
-    })
-    if (order.status === 'checkout' && order.reserved_until) {
-      pipeline.zadd(keys.reservations, order.reserved_until.getTime(), order.id)
-    }
-    if (order.status === 'draft') {
-      pipeline.zadd(
-        keys.drafts,
-        order.order_date.getTime() + deps.config.DRAFT_TTL_SECONDS * 1000,
-        order.id,
-      )
-    }
-    if (order.payment) {
-      pipeline.hset(keys.payment(order.payment.id), {
-        id: order.payment.id,
-        order_id: order.id,
-        status: order.payment.status,
-        amount: String(decimalToMinor(order.payment.amount)),
-        payment_date: ms(order.payment.payment_date),
-        order_date: ms(order.payment.order_date),
-        v: String(order.payment.version),
-      })
-    }
+  let restored = 0
+  for (let i = 0; i < orders.length; i += CHUNK) {
+    const replies = await Promise.all(orders.slice(i, i + CHUNK).map((o) => restoreOrder(deps, o)))
+    restored += replies.filter(([code]) => code === 'RESTORED').length
   }
 
   // Units each customer holds (reserved or bought) of the products that limit them.
@@ -131,8 +111,63 @@ async function hydrate(deps: Deps) {
       and o.status in ('checkout', 'paid', 'payment_confirmed')
     group by d.product_id, o.customer_id
   `
+  const pipeline = redis.pipeline()
   for (const row of held)
-    pipeline.hset(keys.customerUnits(row.product_id), row.customer_id, row.units)
+    pipeline.hsetnx(keys.customerUnits(row.product_id), row.customer_id, row.units)
   await pipeline.exec()
-  return { products, open_orders: orders.length, customer_limits: held.length }
+  return {
+    products,
+    open_orders: orders.length,
+    restored_orders: restored,
+    customer_limits: held.length,
+  }
+}
+
+/** lua/restoreOrder.lua: one open order (and its payment), unless Redis still holds it. */
+function restoreOrder({ redis, keys, config }: Deps, order: OpenOrderRow) {
+  const lines = order.lines.map((l) => ({
+    product_id: Number(l.product_id),
+    quantity: l.quantity,
+    price: decimalToMinor(l.price),
+  }))
+  const fields = {
+    id: order.id,
+    status: order.status,
+    customer_id: order.customer_id ?? '',
+    order_date: ms(order.order_date),
+    updated_at: ms(order.updated_date),
+    total: String(decimalToMinor(order.total_amount)),
+    lines: encodeLines(lines),
+    v: String(order.version),
+    ...(order.status === 'checkout' && order.reserved_until
+      ? { reserved_until: ms(order.reserved_until) }
+      : {}),
+    ...(order.payment ? { payment_id: order.payment.id } : {}),
+  }
+  const payment = order.payment && {
+    id: order.payment.id,
+    order_id: order.id,
+    status: order.payment.status,
+    amount: String(decimalToMinor(order.payment.amount)),
+    payment_date: ms(order.payment.payment_date),
+    order_date: ms(order.payment.order_date),
+    v: String(order.payment.version),
+  }
+  const reservedUntil =
+    order.status === 'checkout' && order.reserved_until ? ms(order.reserved_until) : ''
+  const draftDue =
+    order.status === 'draft'
+      ? String(order.order_date.getTime() + config.DRAFT_TTL_SECONDS * 1000)
+      : ''
+  return runScript(
+    redis,
+    'restoreOrder',
+    [
+      keys.order(order.id),
+      keys.reservations,
+      keys.drafts,
+      ...(payment ? [keys.payment(payment.id)] : []),
+    ],
+    [JSON.stringify(fields), payment ? JSON.stringify(payment) : '', reservedUntil, draftDue],
+  )
 }

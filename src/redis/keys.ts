@@ -1,21 +1,36 @@
+import { createHash } from 'node:crypto'
+
 /**
- * Every Redis key of the store. All share one hash tag (`{prefix}`), so every
- * script's keys live in one slot and the scripts run unchanged on Redis Cluster.
+ * Every Redis key of the store, in one place. All share one hash tag
+ * (`{prefix}`), so every script's keys live in one slot and the scripts run
+ * unchanged on Redis Cluster.
  */
 export function storeKeys(prefix: string) {
   const tag = `{${prefix}}`
   return {
     prefix,
     product: (productId: number | string) => `${tag}:product:${productId}`,
+    /** Active product ids, scored by id: the catalogue GET /products pages through. */
+    catalogue: `${tag}:catalogue`,
     customerUnits: (productId: number | string) => `${tag}:customer-units:${productId}`,
     order: (orderId: string) => `${tag}:order:${orderId}`,
     payment: (paymentId: string) => `${tag}:payment:${paymentId}`,
+    /** Order and payment ids Postgres does not know either, for a short while. */
+    missing: (kind: 'order' | 'payment', id: string) => `${tag}:missing:${kind}:${id}`,
     reservations: `${tag}:reservations`,
     drafts: `${tag}:drafts`,
     events: `${tag}:events`,
     deadLetters: `${tag}:events:dead`,
-    idempotency: (scope: string, key: string) => `${tag}:idempotency:${scope}:${key}`,
+    /** Dead letters dropped because the dead-letter stream was full. */
+    deadLettersDropped: `${tag}:events:dead:dropped`,
+    /** One idempotency entry per caller, route, parameters and key; hashed to a fixed length. */
+    idempotency: (scope: string, key: string) =>
+      `${tag}:idempotency:${createHash('sha256').update(scope).update('\0').update(key).digest('base64url')}`,
     hydrationLock: `${tag}:hydration-lock`,
+    /**
+     * The readiness marker: set once Redis holds the store, by the rebuild from
+     * Postgres and by nothing else. Its absence means Redis lost its data.
+     */
     hydrated: `${tag}:hydrated`,
     /** Pub/sub channel of the periodic stock report, and the latest report. */
     stockReport: `${tag}:stock-report`,

@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis'
  * Loads the Lua scripts in `lua/` once and registers them with ioredis
  * `defineCommand` (EVALSHA, falling back to EVAL once per connection).
  * A line `--- @include "name"` pulls in `lua/includes/name.lua`, once per script.
+ * Each script has one typed wrapper, kept with its domain (`src/<domain>/scripts.ts`),
+ * that builds its keys and arguments and parses its reply.
  */
 const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url))
 
@@ -22,12 +24,13 @@ export const SCRIPT_NAMES = [
   'expireDraft',
   'stockCut',
   'repairStock',
+  'restoreOrder',
 ] as const
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
 
-/** A script's reply: an outcome code first, then its values. */
-export type ScriptReply = [code: string, ...values: (string | number | null | (string | null)[])[]]
+/** A script's raw reply: an outcome code first, then its values. */
+export type RawReply = [code: string, ...values: (string | number | null | (string | null)[])[]]
 
 const INCLUDE = /^--- @include "([\w-]+)"\s*$/gm
 
@@ -46,14 +49,25 @@ export function registerScripts(redis: Redis): void {
   for (const [name, lua] of sources) redis.defineCommand(name, { lua })
 }
 
-type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<ScriptReply>
+type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<RawReply>
 
+/** Runs a registered script. Only the typed wrappers call this. */
 export function runScript(
   redis: Redis,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
-): Promise<ScriptReply> {
+): Promise<RawReply> {
   const command = (redis as unknown as Record<ScriptName, ScriptCommand>)[name]
   return command.call(redis, keys.length, ...keys, ...args)
+}
+
+/** A reply code the wrapper does not know: a bug, never a silent 500. */
+export class UnknownReplyError extends Error {
+  constructor(
+    readonly script: ScriptName,
+    readonly reply: unknown,
+  ) {
+    super(`script ${script} gave a reply its wrapper does not know: ${JSON.stringify(reply)}`)
+  }
 }

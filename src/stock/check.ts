@@ -1,9 +1,10 @@
 import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
-import { runScript } from '../redis/scripts.js'
+import { type DeadLetter, listDeadLetters } from '../worker/deadLetters.js'
 import { writeBehindStatus } from '../worker/status.js'
 import { type RestockAdvice, restockAdvice } from './advice.js'
 import { type DerivedStock, derivedStock } from './derived.js'
+import { type LiveCounters, stockCutScript as stockCut } from './scripts.js'
 
 export type Counters = { available: number; reserved: number; sold: number }
 export type CheckStatus = 'in_sync' | 'pending' | 'drift'
@@ -12,9 +13,13 @@ export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'm
   product_id: number
   name: string
   status: CheckStatus
+  /** Why a product is not in sync, in a sentence. */
+  reason?: string
   redis: Counters
   database: Counters
   drift: Counters
+  /** Events of this product that could not be written to Postgres. */
+  dead_letters?: { id: string; event_id: string; type: string; error: string }[]
   sales: { avg_daily: number; max_daily: number }
 }
 
@@ -23,10 +28,6 @@ export interface StockReport {
   window_days: number
   write_behind: { backlog: number; lag_ms: number }
   products: ProductCheck[]
-}
-
-interface LiveCounters extends Counters {
-  version: number
 }
 
 const ZERO: Counters = { available: 0, reserved: 0, sold: 0 }
@@ -42,35 +43,6 @@ function streamIdAfter(a: string, b: string): boolean {
   const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt)
   const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt)
   return aMs > bMs || (aMs === bMs && aSeq > bSeq)
-}
-
-/** Products' live counters and the stream position, read together in one script. */
-async function stockCut(
-  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
-  productIds: readonly number[],
-) {
-  const [lastId, ...rows] = await runScript(
-    redis,
-    'stockCut',
-    [keys.events, ...productIds.map(keys.product)],
-    [],
-  )
-  const live = new Map<number, LiveCounters | null>()
-  productIds.forEach((id, i) => {
-    const [available, reserved, sold, version] = (rows[i] as (string | null)[] | undefined) ?? []
-    live.set(
-      id,
-      available == null
-        ? null
-        : {
-            available: Number(available),
-            reserved: Number(reserved),
-            sold: Number(sold),
-            version: Number(version),
-          },
-    )
-  })
-  return { lastId: String(lastId), live }
 }
 
 /** True once the worker has written every event up to `lastId` (written events are deleted). */
@@ -146,16 +118,25 @@ export async function checkStock(
     })
   }
   const ids = products.map((p) => Number(p.id))
-  const [comparisons, sales, writeBehind] = await Promise.all([
+  const [comparisons, sales, writeBehind, deadLetters] = await Promise.all([
     compare(deps, ids, options.waitMs),
     dailySales(deps, ids, options.windowDays),
     writeBehindStatus(deps),
+    listDeadLetters(deps),
   ])
+  const lettersOf = new Map<number, DeadLetter[]>()
+  for (const letter of deadLetters) {
+    for (const id of letter.product_ids) lettersOf.set(id, [...(lettersOf.get(id) ?? []), letter])
+  }
 
   const versions = new Map<number, number>()
   const checks = products.map((product): ProductCheck => {
     const id = Number(product.id)
-    const { status, redis, database } = comparisons.get(id) as Comparison
+    const compared = comparisons.get(id) as Comparison
+    const { redis, database } = compared
+    const letters = lettersOf.get(id) ?? []
+    // Dead letters never reach Postgres by themselves: that is drift, not waiting.
+    const status = letters.length > 0 ? 'drift' : compared.status
     if (redis) versions.set(id, redis.version)
     const live = redis ? counters(redis) : ZERO
     const derived = database ? counters(database) : ZERO
@@ -166,10 +147,12 @@ export async function checkStock(
       mostLeadTime: product.most_lead_time,
       available: live.available,
     })
+    const reason = explain(status, redis, database, letters)
     return {
       product_id: id,
       name: product.name,
       status,
+      ...(reason ? { reason } : {}),
       redis: live,
       database: derived,
       drift: {
@@ -177,6 +160,16 @@ export async function checkStock(
         reserved: live.reserved - derived.reserved,
         sold: live.sold - derived.sold,
       },
+      ...(letters.length > 0
+        ? {
+            dead_letters: letters.map((d) => ({
+              id: d.id,
+              event_id: d.event_id,
+              type: d.type,
+              error: d.error,
+            })),
+          }
+        : {}),
       safety_stock: advice.safety_stock,
       reorder_point: advice.reorder_point,
       restock_quantity: advice.restock_quantity,
@@ -201,6 +194,32 @@ export async function checkStock(
     },
     versions,
   }
+}
+
+/** Why a product is not in sync, for the people who read the report. */
+function explain(
+  status: CheckStatus,
+  redis: LiveCounters | null,
+  database: DerivedStock | undefined,
+  letters: readonly DeadLetter[],
+): string | undefined {
+  if (letters.length > 0) {
+    return (
+      `${letters.length} event(s) of this product could not be written to Postgres ` +
+      `(dead letters; first: ${letters[0]?.error}). Fix the cause, then ` +
+      '`npm run dead-letters -- replay`.'
+    )
+  }
+  if (status === 'in_sync') return undefined
+  if (redis === null) return 'Redis does not hold this product.'
+  if (!database) return 'Postgres does not hold this product.'
+  if (status === 'pending') {
+    return 'The write-behind worker has not yet written every change up to this check.'
+  }
+  if (Math.min(redis.available, redis.reserved, redis.sold) < 0) {
+    return 'A live counter in Redis is negative.'
+  }
+  return 'Redis and Postgres disagree at the same point in time.'
 }
 
 /** Units sold (payment confirmed) per product and day, over the last `windowDays` days. */

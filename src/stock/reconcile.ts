@@ -1,9 +1,11 @@
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
-import { runScript } from '../redis/scripts.js'
+import { parseLines } from '../orders/records.js'
+import { failureToApiError } from '../redis/replies.js'
 import { writeBehindStatus } from '../worker/status.js'
 import { type Counters, checkStock } from './check.js'
+import { repairStockScript } from './scripts.js'
 
 export interface Repair {
   product_id: number
@@ -11,14 +13,58 @@ export interface Repair {
   to: Counters
   applied: boolean
   reason?: string
+  orders?: string[]
+}
+
+const SCAN_BATCH = 500
+
+/**
+ * Orders Redis holds whose state Postgres does not have (missing, or an older
+ * version), by product. Repairing such a product to Postgres's numbers would
+ * forget their units: the next cancel or expiry would create stock from nothing.
+ */
+async function unaccountedOrders(deps: Deps, productIds: ReadonlySet<number>) {
+  const { redis, sql, keys } = deps
+  const byProduct = new Map<number, string[]>()
+  if (productIds.size === 0) return byProduct
+  const stream = redis.scanStream({ match: keys.order('*'), count: SCAN_BATCH })
+  for await (const batch of stream as AsyncIterable<string[]>) {
+    if (batch.length === 0) continue
+    const pipeline = redis.pipeline()
+    for (const key of batch) pipeline.hmget(key, 'id', 'v', 'lines')
+    const rows = ((await pipeline.exec()) ?? []).flatMap(([, value]) => {
+      const [id, v, lines] = value as (string | null)[]
+      if (!id || !v || lines == null) return []
+      const touched = parseLines(lines)
+        .map((l) => l.product_id)
+        .filter((p) => productIds.has(p))
+      return touched.length > 0 ? [{ id, version: Number(v), touched }] : []
+    })
+    if (rows.length === 0) continue
+    const persisted = await sql<{ id: string; version: number }[]>`
+      select id, version from orders where id in ${sql(rows.map((r) => r.id))}
+    `
+    const versions = new Map(persisted.map((r) => [r.id, r.version]))
+    for (const row of rows) {
+      if ((versions.get(row.id) ?? 0) >= row.version) continue
+      for (const p of row.touched) byProduct.set(p, [...(byProduct.get(p) ?? []), row.id])
+    }
+  }
+  return byProduct
 }
 
 /**
- * Brings Redis back in line with Postgres for the products that drifted.
- * A dry run (the default) only says what it would change. Refuses while the
- * write-behind backlog is not empty, since Postgres is then behind, not wrong.
- * Each repair is one script that first checks the product did not move since
- * the check, and is recorded in stock_reconciliations.
+ * Brings Redis back in line with Postgres for the products that drifted, and
+ * never creates or destroys a unit doing it:
+ * - it refuses while the write-behind backlog is not empty (Postgres is behind, not wrong);
+ * - it leaves alone a product with dead letters, or with orders Redis holds that
+ *   Postgres does not, and names them;
+ * - it never sets a counter below zero (the script checks again);
+ * - the counters it sets are Postgres's derivation, so available + reserved +
+ *   sold equals the ledger total afterwards.
+ * A dry run (the default) only says what it would change. Each repair is one
+ * script that first checks the product did not move since the check, and is
+ * recorded in stock_reconciliations.
  */
 export async function reconcile(
   deps: Deps,
@@ -38,6 +84,7 @@ export async function reconcile(
     productId: options.productId,
   })
   const drifted = report.products.filter((p) => p.status === 'drift')
+  const unaccounted = await unaccountedOrders(deps, new Set(drifted.map((p) => p.product_id)))
   const repairs: Repair[] = []
   for (const product of drifted) {
     const repair: Repair = {
@@ -47,25 +94,43 @@ export async function reconcile(
       applied: false,
     }
     repairs.push(repair)
-    if (options.dryRun) continue
-    const [outcome] = await runScript(
-      deps.redis,
-      'repairStock',
-      [deps.keys.product(product.product_id), deps.keys.events],
-      [
-        product.product_id,
-        versions.get(product.product_id) ?? -1,
-        product.database.available,
-        product.database.reserved,
-        product.database.sold,
-      ],
-    )
-    if (outcome !== 'OK') {
-      repair.reason =
-        outcome === 'CHANGED'
-          ? 'the product changed since the check; run it again'
-          : 'the product is not in Redis'
+    const orders = unaccounted.get(product.product_id)
+    if (product.dead_letters?.length) {
+      repair.reason = `${product.dead_letters.length} dead letter(s) hold changes of this product; replay them first`
       continue
+    }
+    if (orders) {
+      repair.reason = 'Redis holds orders of this product that Postgres does not; not repaired'
+      repair.orders = orders
+      continue
+    }
+    if (
+      Math.min(product.database.available, product.database.reserved, product.database.sold) < 0
+    ) {
+      repair.reason = 'Postgres derives a negative counter for this product; not repaired'
+      continue
+    }
+    if (options.dryRun) continue
+    const reply = await repairStockScript(
+      deps,
+      product.product_id,
+      versions.get(product.product_id) ?? -1,
+      product.database,
+    )
+    switch (reply.code) {
+      case 'OK':
+        break
+      case 'CHANGED':
+        repair.reason = 'the product changed since the check; run it again'
+        continue
+      case 'NEGATIVE':
+        repair.reason = 'a counter would be negative; not repaired'
+        continue
+      case 'NOT_FOUND':
+        repair.reason = 'the product is not in Redis'
+        continue
+      default:
+        throw failureToApiError(reply, `Product ${product.product_id}`)
     }
     repair.applied = true
     await deps.sql`

@@ -1,6 +1,4 @@
 import type { Deps } from '../deps.js'
-import { runScript } from '../redis/scripts.js'
-import type { DerivedStock } from './derived.js'
 
 export interface LiveStock {
   available: number
@@ -22,37 +20,4 @@ export async function readStock(
     if (available == null) return null
     return { available: Number(available), reserved: Number(reserved), sold: Number(sold) }
   })
-}
-
-export interface ProductCatalogue {
-  id: number
-  name: string
-  priceMinor: number
-  status: 'active' | 'inactive'
-  maxPerCustomer: number | null
-}
-
-/** Puts a product in Redis; its counters are set only if Redis has none yet. */
-export async function loadProduct(
-  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
-  product: ProductCatalogue,
-  stock: Pick<DerivedStock, 'available' | 'reserved' | 'sold'>,
-  version = 0,
-): Promise<boolean> {
-  const [outcome] = await runScript(
-    redis,
-    'loadProduct',
-    [keys.product(product.id)],
-    [
-      product.name,
-      product.priceMinor,
-      product.status,
-      product.maxPerCustomer ?? '',
-      stock.available,
-      stock.reserved,
-      stock.sold,
-      version,
-    ],
-  )
-  return outcome === 'LOADED'
 }

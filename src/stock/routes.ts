@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
 import { errorResponses } from '../http/errors.js'
+import { idempotent } from '../http/idempotency.js'
 import { jsonContent } from '../http/openapi.js'
 import { checkStock } from './check.js'
 import { reconcile } from './reconcile.js'
@@ -14,6 +15,7 @@ import {
 
 export function stockRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
+  const idem = idempotent(deps)
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(
@@ -48,7 +50,7 @@ export function stockRoutes(deps: Deps) {
       tags: ['stock'],
       summary: 'Repair drift (admin): dry run by default; sets Redis to what Postgres derives',
       security: ADMIN_SECURITY,
-      middleware: [admin] as const,
+      middleware: [admin, idem] as const,
       request: {
         body: { required: false, content: { 'application/json': { schema: ReconcileBody } } },
       },

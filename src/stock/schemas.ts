@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { MAX_ID } from '../http/text.js'
 
 const Counters = z.object({ available: z.int(), reserved: z.int(), sold: z.int() })
 
@@ -10,7 +11,7 @@ export const StockCheckQuery = z.object({
     .number()
     .int()
     .positive()
-    .max(Number.MAX_SAFE_INTEGER)
+    .max(MAX_ID)
     .optional()
     .openapi({ description: 'Only this product.' }),
   wait_ms: z.coerce.number().int().min(0).max(10_000).optional().openapi({
@@ -23,12 +24,19 @@ export const ProductCheckSchema = z
     product_id: z.int(),
     name: z.string(),
     status: z.enum(['in_sync', 'pending', 'drift']),
+    reason: z.string().optional().openapi({ description: 'Why the product is not in sync.' }),
     redis: Counters.openapi({ description: 'Live counters in Redis, at the cut.' }),
     database: Counters.openapi({
       description:
         'Derived in Postgres from the stock ledger and the persisted orders, independently of Redis.',
     }),
     drift: Counters.openapi({ description: 'redis − database, per counter.' }),
+    dead_letters: z
+      .array(
+        z.object({ id: z.string(), event_id: z.string(), type: z.string(), error: z.string() }),
+      )
+      .optional()
+      .openapi({ description: 'Events of this product that could not be written to Postgres.' }),
     safety_stock: z.int(),
     reorder_point: z.int(),
     restock_quantity: z
@@ -53,7 +61,7 @@ export const ReconcileBody = z
       .boolean()
       .default(true)
       .openapi({ description: 'Only report what would change (default).' }),
-    product_id: z.int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+    product_id: z.int().positive().max(MAX_ID).optional(),
   })
   .openapi('Reconcile')
 
@@ -68,6 +76,13 @@ export const ReconcileResultSchema = z
         to: Counters,
         applied: z.boolean(),
         reason: z.string().optional(),
+        orders: z
+          .array(z.string())
+          .optional()
+          .openapi({
+            description:
+              'Orders Redis holds that Postgres does not (yet): why it was not repaired.',
+          }),
       }),
     ),
   })

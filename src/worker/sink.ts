@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.js'
 import { toDecimalString } from '../money.js'
-import type { LineRecord } from '../orders/records.js'
+import { parseLines } from '../orders/records.js'
 import type { OrderSnapshot, PaymentSnapshot, StockSnapshot, StoreEvent } from './events.js'
 
 const at = (ms: string | number) => new Date(Number(ms))
@@ -89,12 +89,12 @@ async function upsertOrders(sql: Sql, orders: OrderSnapshot[]) {
     where orders.version < excluded.version
   `
   const lines = orders.flatMap((o) =>
-    (JSON.parse(o.lines) as LineRecord[]).map((l) => ({
+    parseLines(o.lines).map((l) => ({
       order_id: o.id,
       product_id: l.product_id,
       quantity: l.quantity,
       price: toDecimalString(l.price),
-      amount: toDecimalString(l.amount),
+      amount: toDecimalString(l.price * l.quantity),
     })),
   )
   await sql`
@@ -141,7 +141,7 @@ async function mirrorStock(sql: Sql, stock: StockSnapshot[]) {
   await sql`
     update products p
     set quantity = s.available, stock_version = s.v, updated_date = now()
-    from jsonb_to_recordset(${sql.json(rows)}) as s(id bigint, available integer, v bigint)
+    from jsonb_to_recordset(${sql.json(rows)}) as s(id bigint, available bigint, v bigint)
     where p.id = s.id and p.stock_version < s.v
   `
 }

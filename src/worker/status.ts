@@ -1,20 +1,35 @@
 import type { Deps } from '../deps.js'
 
-/** Events waiting in the stream, the age of the oldest one, and events dead-lettered so far. */
+/**
+ * Events waiting in the stream, the age of the oldest one, and the incidents:
+ * events in the dead-letter stream, and events dropped because it was full.
+ */
 export async function writeBehindStatus({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
-  const [backlog, oldest, deadLetters] = await Promise.all([
+  const [backlog, oldest, deadLetters, dropped] = await Promise.all([
     redis.xlen(keys.events),
     redis.xrange(keys.events, '-', '+', 'COUNT', 1),
     redis.xlen(keys.deadLetters),
+    redis.get(keys.deadLettersDropped),
   ])
   const oldestId = oldest[0]?.[0]
   const lagMs = oldestId ? Math.max(0, Date.now() - Number(oldestId.split('-')[0])) : 0
-  return { backlog, lag_ms: lagMs, dead_letters: deadLetters }
+  return {
+    backlog,
+    lag_ms: lagMs,
+    dead_letters: deadLetters,
+    dead_letters_dropped: Number(dropped ?? 0),
+  }
 }
 
-/** Logs the backlog while there is one; a lag over 30 s is a warning. */
+/** Logs the backlog while there is one (a lag over 30 s is a warning), and every incident as an error. */
 export async function logBacklog(deps: Pick<Deps, 'redis' | 'keys' | 'logger'>) {
   const status = await writeBehindStatus(deps)
+  if (status.dead_letters > 0 || status.dead_letters_dropped > 0) {
+    deps.logger.error(
+      status,
+      'dead letters: acknowledged changes are not in Postgres; see `npm run dead-letters -- list`',
+    )
+  }
   if (status.backlog === 0) return
   const level = status.lag_ms > 30_000 ? 'warn' : 'info'
   deps.logger[level](status, 'write-behind backlog')

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import type { Deps } from '../deps.js'
-import type { Redis } from '../redis/client.js'
+import { errorLogger, type Redis } from '../redis/client.js'
+import { storeDeadLetter } from './deadLetters.js'
 import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
 import { applyEvents } from './sink.js'
 
@@ -50,10 +51,26 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
       .exec()
   }
 
+  /**
+   * An event that can never apply is an incident: it goes to the dead-letter
+   * stream with its reason, and is logged as an error. The stream is capped at
+   * DEAD_LETTER_MAX; past that the event is counted as dropped and logged in
+   * full, so it is never lost silently.
+   */
   async function deadLetter(id: string, raw: string[], error: unknown) {
     const message = error instanceof Error ? error.message : String(error)
-    log.error({ event_id: id, err: message }, 'event moved to the dead-letter stream')
-    await redis.xadd(keys.deadLetters, '*', 'event_id', id, 'error', message, ...raw)
+    const stored = await storeDeadLetter(deps, id, raw, message)
+    if (stored) {
+      log.error(
+        { event_id: id, err: message },
+        'event moved to the dead-letter stream: it is not in Postgres until replayed',
+      )
+    } else {
+      log.fatal(
+        { event_id: id, err: message, event: raw },
+        'dead-letter stream is full: event dropped (counted in store_dead_letters_dropped)',
+      )
+    }
     await acknowledge([id])
   }
 
@@ -188,6 +205,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     async start() {
       await ensureGroup()
       reader = redis.duplicate()
+      reader.on('error', errorLogger(log, 'stream reader'))
       running = true
       loop = run()
       log.info('write-behind worker started')

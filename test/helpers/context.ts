@@ -6,6 +6,7 @@ import { migrate } from '../../src/db/migrate.js'
 import type { Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/logger.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
+import { ensureHydrated } from '../../src/recovery/hydrate.js'
 import { createRedis } from '../../src/redis/client.js'
 import { storeKeys } from '../../src/redis/keys.js'
 import { writeBehindWorker } from '../../src/worker/writeBehind.js'
@@ -74,7 +75,7 @@ export async function createTestContext(
     LOG_LEVEL: 'silent',
     ...env,
   })
-  const redis = createRedis(config.REDIS_URL)
+  const redis = createRedis(config.REDIS_URL, createLogger('silent'))
   await redis.connect()
   const sql = createSql(config.DATABASE_URL)
   const deps: Deps = {
@@ -86,6 +87,8 @@ export async function createTestContext(
     metrics: createMetrics(),
   }
   const worker = writeBehindWorker(deps, { consumer: 'test' })
+  // As on start: an empty Redis (this prefix has no keys yet) is made ready from Postgres.
+  await ensureHydrated(deps)
   return {
     prefix,
     databaseUrl: db.url,

@@ -1,0 +1,149 @@
+import type { Deps } from '../deps.js'
+import { type Failure, failureFrom, jsonValue } from '../redis/replies.js'
+import { runScript } from '../redis/scripts.js'
+import type { LineRecord, OrderRecord } from './records.js'
+
+type Ctx = Pick<Deps, 'redis' | 'keys'>
+
+/** Per line the product and customer-units keys, in line order, plus the ids for the script to check. */
+export function lineKeys(
+  { keys }: Pick<Deps, 'keys'>,
+  lines: readonly Pick<LineRecord, 'product_id'>[],
+) {
+  return {
+    keys: lines.flatMap((l) => [keys.product(l.product_id), keys.customerUnits(l.product_id)]),
+    productIds: lines.map((l) => l.product_id).join(','),
+  }
+}
+
+export type OrderReply = { code: 'OK'; order: OrderRecord } | Failure
+
+const orderReply = (
+  name: Parameters<typeof failureFrom>[0],
+  raw: Awaited<ReturnType<typeof runScript>>,
+): OrderReply =>
+  raw[0] === 'OK' ? { code: 'OK', order: jsonValue<OrderRecord>(raw[1]) } : failureFrom(name, raw)
+
+export interface NewOrder {
+  orderId: string
+  customerId: string
+  lines: readonly { product_id: number; quantity: number }[]
+  draftTtlMs: number
+  maxBacklog: number
+  maxDrafts: number
+}
+
+/** lua/createOrder.lua */
+export async function createOrderScript(ctx: Ctx, o: NewOrder) {
+  const { keys } = ctx
+  const raw = await runScript(
+    ctx.redis,
+    'createOrder',
+    [
+      keys.hydrated,
+      keys.order(o.orderId),
+      keys.events,
+      keys.drafts,
+      ...o.lines.map((l) => keys.product(l.product_id)),
+    ],
+    [
+      o.orderId,
+      o.customerId,
+      o.draftTtlMs,
+      o.maxBacklog,
+      o.maxDrafts,
+      ...o.lines.flatMap((l) => [l.product_id, l.quantity]),
+    ],
+  )
+  if (raw[0] !== 'OK') return failureFrom('createOrder', raw)
+  const products = jsonValue<Record<string, [available: number, name: string]>>(raw[2])
+  return {
+    code: 'OK' as const,
+    order: jsonValue<OrderRecord>(raw[1]),
+    available: new Map(Object.entries(products).map(([id, [left]]) => [Number(id), left])),
+    names: new Map(Object.entries(products).map(([id, [, name]]) => [Number(id), name])),
+  }
+}
+
+/** lua/checkoutOrder.lua */
+export async function checkoutOrderScript(
+  ctx: Ctx,
+  orderId: string,
+  lines: readonly LineRecord[],
+  reservationTtlMs: number,
+  maxBacklog: number,
+): Promise<OrderReply> {
+  const { keys } = ctx
+  const line = lineKeys(ctx, lines)
+  const raw = await runScript(
+    ctx.redis,
+    'checkoutOrder',
+    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, ...line.keys],
+    [line.productIds, reservationTtlMs, maxBacklog],
+  )
+  return orderReply('checkoutOrder', raw)
+}
+
+/** lua/cancelOrder.lua */
+export async function cancelOrderScript(
+  ctx: Ctx,
+  orderId: string,
+  lines: readonly LineRecord[],
+  requestId: string,
+): Promise<OrderReply> {
+  const { keys } = ctx
+  const line = lineKeys(ctx, lines)
+  const raw = await runScript(
+    ctx.redis,
+    'cancelOrder',
+    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, ...line.keys],
+    [line.productIds, requestId],
+  )
+  return orderReply('cancelOrder', raw)
+}
+
+export type SweepReply =
+  | { code: 'OK' }
+  | { code: 'NOT_DUE' }
+  | { code: 'SKIPPED'; status: string }
+  | Failure
+
+function sweepReply(
+  name: 'expireOrder' | 'expireDraft',
+  raw: Awaited<ReturnType<typeof runScript>>,
+): SweepReply {
+  switch (raw[0]) {
+    case 'OK':
+    case 'NOT_DUE':
+      return { code: raw[0] }
+    case 'SKIPPED':
+      return { code: 'SKIPPED', status: String(raw[1]) }
+    default:
+      return failureFrom(name, raw)
+  }
+}
+
+/** lua/expireOrder.lua */
+export async function expireOrderScript(ctx: Ctx, orderId: string, lines: readonly LineRecord[]) {
+  const { keys } = ctx
+  const line = lineKeys(ctx, lines)
+  const raw = await runScript(
+    ctx.redis,
+    'expireOrder',
+    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, ...line.keys],
+    [orderId, line.productIds],
+  )
+  return sweepReply('expireOrder', raw)
+}
+
+/** lua/expireDraft.lua */
+export async function expireDraftScript(ctx: Ctx, orderId: string) {
+  const { keys } = ctx
+  const raw = await runScript(
+    ctx.redis,
+    'expireDraft',
+    [keys.hydrated, keys.order(orderId), keys.drafts, keys.events],
+    [orderId],
+  )
+  return sweepReply('expireDraft', raw)
+}

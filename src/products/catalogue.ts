@@ -1,0 +1,150 @@
+import type { Deps } from '../deps.js'
+import { ApiError } from '../http/errors.js'
+import { fromMinorUnits } from '../money.js'
+import type { ProductNames } from '../orders/records.js'
+import { failureToApiError } from '../redis/replies.js'
+import type { Product } from './schemas.js'
+
+/**
+ * The catalogue as Redis holds it: every product hash carries its catalogue
+ * fields next to its live counters, and `keys.catalogue` lists the active ones.
+ * Filled on create and on every load or rebuild, so the storefront's reads need
+ * no Postgres and survive a Postgres outage.
+ */
+const FIELDS = [
+  'name',
+  'price',
+  'status',
+  'max_per_customer',
+  'lead_time',
+  'most_lead_time',
+  'created',
+  'available',
+  'reserved',
+  'sold',
+] as const
+
+function present(id: number, values: (string | null)[]): Product | null {
+  const [
+    name,
+    price,
+    status,
+    maxPerCustomer,
+    leadTime,
+    mostLeadTime,
+    created,
+    available,
+    reserved,
+    sold,
+  ] = values
+  if (name == null || available == null) return null
+  const stock = { available: Number(available), reserved: Number(reserved), sold: Number(sold) }
+  return {
+    id,
+    name,
+    price: fromMinorUnits(price ?? 0),
+    quantity: stock.available,
+    status: status === 'active' ? 'active' : 'inactive',
+    lead_time: Number(leadTime ?? 1),
+    most_lead_time: Number(mostLeadTime ?? leadTime ?? 1),
+    max_per_customer: maxPerCustomer ? Number(maxPerCustomer) : null,
+    stock,
+    created_date: new Date(Number(created ?? 0)).toISOString(),
+  }
+}
+
+const rebuilding = (subject: string) => failureToApiError({ code: 'REBUILDING' }, subject)
+
+/** A page of active products, from Redis alone. */
+export async function listProducts(
+  deps: Pick<Deps, 'redis' | 'keys'>,
+  page: number,
+  perPage: number,
+) {
+  const { redis, keys } = deps
+  const start = (page - 1) * perPage
+  const [ready, total, ids] = (await redis
+    .multi()
+    .exists(keys.hydrated)
+    .zcard(keys.catalogue)
+    .zrange(keys.catalogue, start, String(start + perPage - 1))
+    .exec()
+    .then((replies) =>
+      (replies ?? []).map(([err, value]) => {
+        if (err) throw err
+        return value
+      }),
+    )) as [number, number, string[]]
+  if (ready === 0) throw rebuilding('The catalogue')
+  const pipeline = redis.pipeline()
+  for (const id of ids) pipeline.hmget(keys.product(id), ...FIELDS)
+  const rows = (await pipeline.exec()) ?? []
+  const products = ids.flatMap((id, i) => {
+    const [err, values] = rows[i] ?? [null, []]
+    if (err) throw err
+    const product = present(Number(id), values as (string | null)[])
+    return product ? [product] : []
+  })
+  return {
+    products,
+    pagination: { page, per_page: perPage, total, total_pages: Math.ceil(total / perPage) },
+  }
+}
+
+/** One product with its live stock, from Redis alone. */
+export async function getProduct(deps: Pick<Deps, 'redis' | 'keys'>, id: number): Promise<Product> {
+  const { redis, keys } = deps
+  const values = await redis.hmget(keys.product(id), ...FIELDS)
+  const product = present(id, values)
+  if (product) return product
+  if ((await redis.exists(keys.hydrated)) === 0) throw rebuilding(`Product ${id}`)
+  throw new ApiError('NOT_FOUND', `Product ${id} does not exist.`, { product_id: id })
+}
+
+const NAME_TTL_MS = 2_000
+const nameCaches = new WeakMap<object, Map<number, { name: string; until: number }>>()
+
+function nameCache(redis: object) {
+  const cache = nameCaches.get(redis) ?? new Map<number, { name: string; until: number }>()
+  nameCaches.set(redis, cache)
+  return cache
+}
+
+/**
+ * Product names for showing order lines. Orders keep ids and prices only, so
+ * names come from the catalogue, kept in process for a moment (a renamed
+ * product shows its new name within NAME_TTL_MS).
+ */
+export async function productNames(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  ids: Iterable<number>,
+): Promise<ProductNames> {
+  const cache = nameCache(redis)
+  const now = Date.now()
+  const names = new Map<number, string>()
+  const missing: number[] = []
+  for (const id of new Set(ids)) {
+    const hit = cache.get(id)
+    if (hit && hit.until > now) names.set(id, hit.name)
+    else missing.push(id)
+  }
+  if (missing.length > 0) {
+    const pipeline = redis.pipeline()
+    for (const id of missing) pipeline.hget(keys.product(id), 'name')
+    const replies = (await pipeline.exec()) ?? []
+    missing.forEach((id, i) => {
+      const name = replies[i]?.[1]
+      if (typeof name !== 'string') return
+      names.set(id, name)
+      cache.set(id, { name, until: now + NAME_TTL_MS })
+    })
+  }
+  return names
+}
+
+/** Remembers names the scripts just returned, so showing the order needs no extra read. */
+export function rememberNames({ redis }: Pick<Deps, 'redis'>, names: ProductNames) {
+  const cache = nameCache(redis)
+  const until = Date.now() + NAME_TTL_MS
+  for (const [id, name] of names) cache.set(id, { name, until })
+}

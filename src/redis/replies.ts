@@ -1,0 +1,134 @@
+import { ApiError } from '../http/errors.js'
+import { type RawReply, type ScriptName, UnknownReplyError } from './scripts.js'
+
+/** Every way a script can refuse a change. The wrappers return these; nothing else. */
+export type Failure =
+  | { code: 'REBUILDING' }
+  | { code: 'BACKLOG_FULL'; backlog: number }
+  | { code: 'DRAFTS_FULL'; drafts: number }
+  | { code: 'NOT_FOUND'; productId?: number }
+  | { code: 'KEYS_MISMATCH' }
+  | { code: 'INVALID_STATE'; status: string }
+  | { code: 'EXPIRED' }
+  | { code: 'OUT_OF_STOCK'; productId: number; available: number }
+  | { code: 'CUSTOMER_REQUIRED'; productId: number }
+  | { code: 'LIMIT_EXCEEDED'; productId: number; limit: number; held: number }
+  | { code: 'STOCK_LIMIT'; total: number; max: number }
+
+export type FailureCode = Failure['code']
+
+/** Parses a refusal; a code no wrapper knows is thrown, so it is logged with the script's name. */
+export function failureFrom(script: ScriptName, raw: RawReply): Failure {
+  const [code, a, b, c] = raw
+  const num = (value: unknown) => Number(value)
+  switch (code) {
+    case 'REBUILDING':
+    case 'KEYS_MISMATCH':
+    case 'EXPIRED':
+      return { code }
+    case 'BACKLOG_FULL':
+      return { code, backlog: num(a) }
+    case 'DRAFTS_FULL':
+      return { code, drafts: num(a) }
+    case 'NOT_FOUND':
+      return a === undefined ? { code } : { code, productId: num(a) }
+    case 'INVALID_STATE':
+      return { code, status: String(a) }
+    case 'OUT_OF_STOCK':
+      return { code, productId: num(a), available: num(b) }
+    case 'CUSTOMER_REQUIRED':
+      return { code, productId: num(a) }
+    case 'LIMIT_EXCEEDED':
+      return { code, productId: num(a), limit: num(b), held: num(c) }
+    case 'STOCK_LIMIT':
+      return { code, total: num(a), max: num(b) }
+    default:
+      throw new UnknownReplyError(script, raw)
+  }
+}
+
+/** Seconds a client should wait before retrying while Redis is rebuilt or Postgres catches up. */
+export const RETRY_AFTER_SECONDS = 1
+
+/** Turns a script's refusal into the API error; exhaustive, so a new code cannot fall through. */
+export function failureToApiError(failure: Failure, subject: string): Error {
+  switch (failure.code) {
+    case 'REBUILDING':
+      return new ApiError(
+        'SERVICE_UNAVAILABLE',
+        'The store is restoring its live stock after a restart; try again in a moment.',
+        { reason: 'rebuilding' },
+        RETRY_AFTER_SECONDS,
+      )
+    case 'BACKLOG_FULL':
+      return new ApiError(
+        'SERVICE_UNAVAILABLE',
+        'Orders are paused while the store catches up on saving orders; try again shortly.',
+        { reason: 'backlog', backlog: failure.backlog },
+        RETRY_AFTER_SECONDS,
+      )
+    case 'DRAFTS_FULL':
+      return new ApiError(
+        'SERVICE_UNAVAILABLE',
+        'The store holds as many open draft orders as it can; try again shortly.',
+        { reason: 'drafts', drafts: failure.drafts },
+        RETRY_AFTER_SECONDS,
+      )
+    case 'NOT_FOUND':
+      return failure.productId === undefined
+        ? new ApiError('NOT_FOUND', `${subject} does not exist.`)
+        : new ApiError('NOT_FOUND', `Product ${failure.productId} does not exist.`, {
+            product_id: failure.productId,
+          })
+    case 'KEYS_MISMATCH':
+      // The keys named from the order's lines did not match them: a bug, logged as one.
+      return new Error(`${subject}: the script's line keys did not match the order's lines`)
+    case 'INVALID_STATE':
+      return new ApiError(
+        'INVALID_STATE',
+        `${subject} is ${failure.status}; that change is not allowed.`,
+        {
+          status: failure.status,
+        },
+      )
+    case 'EXPIRED':
+      return new ApiError(
+        'RESERVATION_EXPIRED',
+        `${subject}'s reservation has expired; its stock was released.`,
+        { status: 'expired' },
+      )
+    case 'OUT_OF_STOCK':
+      return new ApiError(
+        'OUT_OF_STOCK',
+        `Product ${failure.productId} is out of stock: ${failure.available} units left.`,
+        { product_id: failure.productId, available: failure.available },
+      )
+    case 'CUSTOMER_REQUIRED':
+      return new ApiError(
+        'CUSTOMER_ID_REQUIRED',
+        `Product ${failure.productId} limits units per customer, so the order needs a customer_id.`,
+        { product_id: failure.productId },
+      )
+    case 'LIMIT_EXCEEDED':
+      return new ApiError(
+        'LIMIT_EXCEEDED',
+        `Product ${failure.productId} allows ${failure.limit} units per customer; this customer already holds ${failure.held}.`,
+        { product_id: failure.productId, max_per_customer: failure.limit, held: failure.held },
+      )
+    case 'STOCK_LIMIT':
+      return new ApiError(
+        'STOCK_LIMIT',
+        `${subject} would hold more than ${failure.max} units in total (it has ${failure.total}).`,
+        { total: failure.total, max_total_stock: failure.max },
+      )
+    default: {
+      const unreachable: never = failure
+      return new Error(`unhandled script failure ${JSON.stringify(unreachable)}`)
+    }
+  }
+}
+
+/** Parses the JSON values a script returns (cjson-encoded hashes). */
+export function jsonValue<T>(value: RawReply[number] | undefined): T {
+  return JSON.parse(String(value)) as T
+}

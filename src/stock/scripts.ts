@@ -1,0 +1,135 @@
+import type { Deps } from '../deps.js'
+import { type Failure, failureFrom } from '../redis/replies.js'
+import { runScript } from '../redis/scripts.js'
+
+type Ctx = Pick<Deps, 'redis' | 'keys'>
+
+export interface Counters {
+  available: number
+  reserved: number
+  sold: number
+}
+
+export interface ProductCatalogue {
+  id: number
+  name: string
+  priceMinor: number
+  status: 'active' | 'inactive'
+  maxPerCustomer: number | null
+  leadTime: number
+  mostLeadTime: number
+  createdMs: number
+}
+
+/** lua/loadProduct.lua: catalogue fields always; counters only when Redis has none. True if counters were set. */
+export async function loadProductScript(
+  ctx: Ctx,
+  product: ProductCatalogue,
+  stock: Counters,
+  version = 0,
+): Promise<boolean> {
+  const { keys } = ctx
+  const raw = await runScript(
+    ctx.redis,
+    'loadProduct',
+    [keys.product(product.id), keys.catalogue],
+    [
+      product.id,
+      product.name,
+      product.priceMinor,
+      product.status,
+      product.maxPerCustomer ?? '',
+      product.leadTime,
+      product.mostLeadTime,
+      product.createdMs,
+      stock.available,
+      stock.reserved,
+      stock.sold,
+      version,
+    ],
+  )
+  if (raw[0] === 'LOADED') return true
+  if (raw[0] === 'PRESENT') return false
+  throw failureFrom('loadProduct', raw)
+}
+
+/** lua/restockProduct.lua */
+export async function restockProductScript(
+  ctx: Ctx,
+  productId: number,
+  quantity: number,
+  ledgerId: string,
+  maxTotalStock: number,
+): Promise<({ code: 'OK' } & Counters) | Failure> {
+  const { keys } = ctx
+  const raw = await runScript(
+    ctx.redis,
+    'restockProduct',
+    [keys.hydrated, keys.product(productId), keys.events],
+    [productId, quantity, ledgerId, 'restock', maxTotalStock],
+  )
+  if (raw[0] !== 'OK') return failureFrom('restockProduct', raw)
+  return { code: 'OK', available: Number(raw[1]), reserved: Number(raw[2]), sold: Number(raw[3]) }
+}
+
+export type RepairReply =
+  | { code: 'OK'; version: number }
+  | { code: 'CHANGED'; version: number }
+  | { code: 'NEGATIVE' }
+  | Failure
+
+/** lua/repairStock.lua */
+export async function repairStockScript(
+  ctx: Ctx,
+  productId: number,
+  seenVersion: number,
+  to: Counters,
+): Promise<RepairReply> {
+  const { keys } = ctx
+  const raw = await runScript(
+    ctx.redis,
+    'repairStock',
+    [keys.hydrated, keys.product(productId), keys.events],
+    [productId, seenVersion, to.available, to.reserved, to.sold],
+  )
+  switch (raw[0]) {
+    case 'OK':
+    case 'CHANGED':
+      return { code: raw[0], version: Number(raw[1]) }
+    case 'NEGATIVE':
+      return { code: 'NEGATIVE' }
+    default:
+      return failureFrom('repairStock', raw)
+  }
+}
+
+export interface LiveCounters extends Counters {
+  version: number
+}
+
+/** lua/stockCut.lua: products' counters and the stream position, read together. */
+export async function stockCutScript(ctx: Ctx, productIds: readonly number[]) {
+  const { keys } = ctx
+  const [lastId, ...rows] = await runScript(
+    ctx.redis,
+    'stockCut',
+    [keys.events, ...productIds.map(keys.product)],
+    [],
+  )
+  const live = new Map<number, LiveCounters | null>()
+  productIds.forEach((id, i) => {
+    const [available, reserved, sold, version] = (rows[i] as (string | null)[] | undefined) ?? []
+    live.set(
+      id,
+      available == null
+        ? null
+        : {
+            available: Number(available),
+            reserved: Number(reserved),
+            sold: Number(sold),
+            version: Number(version),
+          },
+    )
+  })
+  return { lastId: String(lastId), live }
+}
