@@ -53,12 +53,9 @@ export const ErrorSchema = z
       code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
       details: z.unknown().optional(),
-      request_id: z
-        .string()
-        .optional()
-        .openapi({
-          description: 'The X-Request-Id of the request: quote it when reporting a 5xx.',
-        }),
+      request_id: z.string().optional().openapi({
+        description: 'The X-Request-Id of the request: quote it when reporting a 5xx.',
+      }),
     }),
   })
   .openapi('Error')

@@ -76,13 +76,9 @@ export const ReconcileResultSchema = z
         to: Counters,
         applied: z.boolean(),
         reason: z.string().optional(),
-        orders: z
-          .array(z.string())
-          .optional()
-          .openapi({
-            description:
-              'Orders Redis holds that Postgres does not (yet): why it was not repaired.',
-          }),
+        orders: z.array(z.string()).optional().openapi({
+          description: 'Orders Redis holds that Postgres does not (yet): why it was not repaired.',
+        }),
       }),
     ),
   })
