@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id'
 import type { AppEnv, Deps } from './deps.js'
 import { healthRoutes } from './health/routes.js'
 import { bodyLimit } from './http/bodyLimit.js'
+import { identifyCaller } from './http/caller.js'
 import { ApiError, errorResponse, toApiError, validationError } from './http/errors.js'
 import { requestLog } from './http/requestLog.js'
 import { httpMetrics } from './metrics/metrics.js'
@@ -25,6 +26,7 @@ export function createApp(deps: Deps) {
   app.use(requestLog(deps.logger))
   app.use(httpMetrics(deps.metrics))
   app.use(bodyLimit(deps.config.BODY_LIMIT_BYTES))
+  app.use('/api/*', identifyCaller(deps.config.ADMIN_TOKEN))
 
   app.route('/', healthRoutes(deps))
   app.route('/api/v1/products', productRoutes(deps))

@@ -129,8 +129,26 @@ export function toApiError(err: unknown, logger: Logger, requestId?: string): Ap
     const code = HTTP_EXCEPTION_CODES[err.status]
     if (code) return new ApiError(code, err.message || 'The request was refused.')
   }
+  if (isRedisUnreachable(err)) {
+    logger.warn({ err: (err as Error).message, request_id: requestId }, 'redis is unreachable')
+    return new ApiError(
+      'SERVICE_UNAVAILABLE',
+      'The store cannot reach its live stock right now. Try again shortly (an Idempotency-Key makes the retry safe).',
+      { reason: 'redis' },
+      1,
+    )
+  }
   logger.error({ err, request_id: requestId }, 'unhandled error')
   return new ApiError('INTERNAL_ERROR', 'Something went wrong on our side. Please try again.')
+}
+
+/** ioredis gave up on a command because Redis does not answer (it may or may not have run). */
+function isRedisUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET/.test(err.message)
+  )
 }
 
 /** zod issues as `details`: one entry per field, with its dotted path. */

@@ -9,8 +9,8 @@ const FORBIDDEN = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u
 
 /**
  * The one schema for every free-text field: Unicode NFC, trimmed, 1 to `max`
- * characters (UTF-16 units, so never more code points than the column holds),
- * with no control characters. A value Postgres would refuse is a 422 here.
+ * characters (code points, as Postgres counts a varchar's length), with no
+ * control characters. A value Postgres would refuse is a 422 here.
  */
 export function text(max: number) {
   return z

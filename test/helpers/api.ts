@@ -50,3 +50,13 @@ export function api(ctx: Pick<TestContext, 'app'>) {
 }
 
 export type Api = ReturnType<typeof api>
+
+/** The same helpers against a real listening server, through fetch. */
+export function httpApi(baseUrl: string, headers: Record<string, string> = {}) {
+  const request = (path: string, init: RequestInit = {}) =>
+    fetch(`${baseUrl}${path}`, {
+      ...init,
+      headers: { ...headers, ...(init.headers as Record<string, string>) },
+    })
+  return api({ app: { request } as unknown as TestContext['app'] })
+}

@@ -8,10 +8,12 @@ import { freePort } from './ports.js'
 
 /**
  * A redis-server of the test's own, on a spare port with a temporary data
- * directory and AOF `appendfsync always`, so a test can kill -9 it and start it
- * again on the same data. The shared Redis on 6379 keeps nothing on disk.
+ * directory. With `persistence: 'aof'` (the default) it runs AOF `appendfsync
+ * always`, so a test can kill -9 it and start it again on the same data; with
+ * `'none'` it keeps nothing, like the shared Redis on 6379, and comes back empty.
  */
-export async function startRedisServer() {
+export async function startRedisServer(options: { persistence?: 'aof' | 'none' } = {}) {
+  const persistence = options.persistence ?? 'aof'
   const dir = mkdtempSync(join(tmpdir(), 'store-redis-'))
   const port = await freePort()
   let child: ChildProcess | undefined
@@ -26,10 +28,9 @@ export async function startRedisServer() {
         '127.0.0.1',
         '--dir',
         dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
+        ...(persistence === 'aof'
+          ? ['--appendonly', 'yes', '--appendfsync', 'always']
+          : ['--appendonly', 'no']),
         '--save',
         '',
       ],
