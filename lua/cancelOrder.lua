@@ -6,7 +6,8 @@
     KEYS[2]    order hash
     KEYS[3]    reservations sorted set
     KEYS[4]    events stream
-    KEYS[5..]  per line: product hash, customer-units hash
+    KEYS[5]    drafts sorted set (a draft leaves it here)
+    KEYS[6..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
     ARGV[2]    request id: the same call sent again (after a reconnect) answers OK once more
@@ -22,11 +23,12 @@
 local orderKey = KEYS[2]
 local reservationsKey = KEYS[3]
 local eventsKey = KEYS[4]
+local draftsKey = KEYS[5]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local order, paired = loadOrder(orderKey, { unpack(KEYS, 5) }, ARGV[1])
+local order, paired = loadOrder(orderKey, { unpack(KEYS, 6) }, ARGV[1])
 if not order then
   return paired
 end
@@ -42,6 +44,7 @@ redis.call('HSET', orderKey, 'last_request', ARGV[2])
 if order.status == 'checkout' then
   endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'cancelled', now)
 else
+  redis.call('ZREM', draftsKey, order.id)
   redis.call('HSET', orderKey, 'status', 'cancelled', 'updated_at', fmt(now))
   redis.call('HINCRBY', orderKey, 'v', 1)
   appendEvent(eventsKey, 'order_cancelled', now, orderKey, nil, nil)

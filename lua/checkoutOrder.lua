@@ -8,7 +8,8 @@
     KEYS[2]    order hash
     KEYS[3]    reservations sorted set (order id scored by expiry, ms)
     KEYS[4]    events stream
-    KEYS[5..]  per line: product hash, customer-units hash
+    KEYS[5]    drafts sorted set (a draft leaves it here)
+    KEYS[6..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated (checked against the order)
     ARGV[2]    reservation TTL, ms
@@ -30,11 +31,12 @@
 local orderKey = KEYS[2]
 local reservationsKey = KEYS[3]
 local eventsKey = KEYS[4]
+local draftsKey = KEYS[5]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local order, paired = loadOrder(orderKey, { unpack(KEYS, 5) }, ARGV[1])
+local order, paired = loadOrder(orderKey, { unpack(KEYS, 6) }, ARGV[1])
 if not order then
   return paired
 end
@@ -88,5 +90,6 @@ redis.call('HSET', orderKey, 'status', 'checkout', 'reserved_until', fmt(reserve
   'updated_at', fmt(now))
 redis.call('HINCRBY', orderKey, 'v', 1)
 redis.call('ZADD', reservationsKey, reservedUntil, order.id)
+redis.call('ZREM', draftsKey, order.id)
 appendEvent(eventsKey, 'order_checkout', now, orderKey, nil, stock)
 return { 'OK', cjson.encode(hashToTable(orderKey)) }

@@ -33,7 +33,7 @@ export const ConfigSchema = z.object({
   WORKER_BLOCK_MS: positiveInt(1000),
   WORKER_CLAIM_IDLE_MS: positiveInt(30_000),
   MAX_BACKLOG: positiveInt(1_000_000),
-  MAX_DRAFTS: positiveInt(1_000_000),
+  MAX_DRAFTS: positiveInt(500_000),
   DEAD_LETTER_MAX: positiveInt(10_000),
   FINISHED_ORDER_TTL_SECONDS: positiveInt(24 * 60 * 60),
   STOCK_REPORT_INTERVAL_SECONDS: positiveInt(60),

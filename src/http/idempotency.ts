@@ -21,11 +21,16 @@ const FINGERPRINT_LENGTH = 43 // base64url of a sha256
  * An entry belongs to one scope: the caller (`c.var.caller`, set by auth), the
  * route pattern and its parameters as parsed, so a key never replays another
  * caller's response, and `/products/6/restock` has one scope however it is
- * spelled. Entries are `P<fingerprint>` while running and
- * `D<fingerprint><status><deflated body>` once done: a few hundred bytes for
- * most answers (see the README's memory bounds).
+ * spelled. Entries are `P<fingerprint>` while running and, once done, either
+ * `D<fingerprint><status>B<deflated body>`, or, for a route that can show its
+ * resource again (`show`), `D<fingerprint><status>R<id>`: about 200 bytes
+ * however large the answer (see the README's memory bounds). A replay of such a
+ * route shows the resource as it is now, with the original status.
  */
-export function idempotent({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
+export function idempotent(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  show?: (id: string) => Promise<unknown>,
+) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header('idempotency-key')
     if (c.req.method !== 'POST' || key === undefined) return next()
@@ -68,7 +73,12 @@ export function idempotent({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
       const status = Number(
         entry.subarray(1 + FINGERPRINT_LENGTH, 4 + FINGERPRINT_LENGTH).toString(),
       )
-      const saved = inflateRawSync(entry.subarray(4 + FINGERPRINT_LENGTH)).toString('utf8')
+      const kind = entry[4 + FINGERPRINT_LENGTH]
+      const payload = entry.subarray(5 + FINGERPRINT_LENGTH)
+      const saved =
+        kind === 0x52 /* R */ && show
+          ? JSON.stringify({ data: await show(payload.toString('utf8')) })
+          : inflateRawSync(payload).toString('utf8')
       return c.body(saved, status as 200, {
         'content-type': 'application/json',
         'idempotent-replayed': 'true',
@@ -82,11 +92,25 @@ export function idempotent({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
       throw err
     }
     if (c.res.status >= 200 && c.res.status < 300) {
-      const saved = deflateRawSync(Buffer.from(await c.res.clone().text(), 'utf8'))
+      const text = await c.res.clone().text()
+      const id = show ? resourceId(text) : undefined
+      const saved = id
+        ? Buffer.from(`R${id}`, 'utf8')
+        : Buffer.concat([Buffer.from('B'), deflateRawSync(Buffer.from(text, 'utf8'))])
       const header = Buffer.from(`D${fingerprint}${c.res.status}`, 'latin1')
       await redis.set(redisKey, Buffer.concat([header, saved]), 'PX', RESULT_TTL_MS)
     } else {
       await redis.del(redisKey)
     }
   })
+}
+
+/** `data.id` of a JSON answer, if it has one. */
+function resourceId(text: string): string | undefined {
+  try {
+    const id = (JSON.parse(text) as { data?: { id?: unknown } }).data?.id
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -9,7 +9,7 @@ import { cancelOrder, checkoutOrder, createOrder, getOrder } from './service.js'
 const OrderResponse = z.object({ data: OrderSchema })
 
 export function orderRoutes(deps: Deps) {
-  const idem = idempotent(deps)
+  const idem = idempotent(deps, (id) => getOrder(deps, id))
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(

@@ -78,7 +78,7 @@ export async function checkoutOrderScript(
   const raw = await runScript(
     ctx.redis,
     'checkoutOrder',
-    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, ...line.keys],
+    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, keys.drafts, ...line.keys],
     [line.productIds, reservationTtlMs, maxBacklog],
   )
   return orderReply('checkoutOrder', raw)
@@ -96,7 +96,7 @@ export async function cancelOrderScript(
   const raw = await runScript(
     ctx.redis,
     'cancelOrder',
-    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, ...line.keys],
+    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, keys.drafts, ...line.keys],
     [line.productIds, requestId],
   )
   return orderReply('cancelOrder', raw)

@@ -6,13 +6,13 @@ import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
 import { OrderIdBody } from '../orders/schemas.js'
 import { PaymentIdParam, PaymentSchema, PaymentWithOrderSchema } from './schemas.js'
-import { confirmPayment, getPayment, payOrder, rejectPayment } from './service.js'
+import { confirmPayment, getPayment, payOrder, rejectPayment, showPayment } from './service.js'
 
 const PaymentResponse = z.object({ data: PaymentSchema })
 
 export function paymentRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
-  const idem = idempotent(deps)
+  const idem = idempotent(deps, (id) => showPayment(deps, id))
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(

@@ -103,6 +103,13 @@ export const confirmPayment = (deps: Deps, paymentId: string) =>
 export const rejectPayment = (deps: Deps, paymentId: string) =>
   settlePayment(deps, paymentId, 'rejectPayment')
 
+/** A payment as payment-order answers it. */
+export async function showPayment(deps: Deps, paymentId: string): Promise<Payment> {
+  const { payment } = await readPayment(deps, paymentId)
+  const order = await getOrder(deps, payment.order_id)
+  return presentPayment(payment, order.status)
+}
+
 export async function getPayment(deps: Deps, paymentId: string): Promise<PaymentWithOrder> {
   const { payment } = await readPayment(deps, paymentId)
   const order = await getOrder(deps, payment.order_id)

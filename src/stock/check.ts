@@ -55,6 +55,8 @@ interface Comparison {
   status: CheckStatus
   redis: LiveCounters | null
   database: DerivedStock | undefined
+  /** Postgres caught up with the cut but reflects another stock version. */
+  versionGap?: boolean
 }
 
 /**
@@ -83,6 +85,10 @@ async function compare(deps: Deps, productIds: number[], waitMs: number) {
           redis.reserved === database.reserved &&
           redis.sold === database.sold
         results.set(id, { status: same ? 'in_sync' : 'drift', redis, database })
+      } else if (persisted && database.version < redis.version) {
+        // Postgres holds every event up to the cut, yet an older version of this
+        // product: a change never arrived (dead-lettered, or lost). Waiting will not fix it.
+        results.set(id, { status: 'drift', redis, database, versionGap: true })
       } else {
         results.set(id, { status: 'pending', redis, database })
         stillOpen.push(id)
@@ -147,7 +153,7 @@ export async function checkStock(
       mostLeadTime: product.most_lead_time,
       available: live.available,
     })
-    const reason = explain(status, redis, database, letters)
+    const reason = explain(status, redis, database, letters, compared.versionGap === true)
     return {
       product_id: id,
       name: product.name,
@@ -202,6 +208,7 @@ function explain(
   redis: LiveCounters | null,
   database: DerivedStock | undefined,
   letters: readonly DeadLetter[],
+  gap: boolean,
 ): string | undefined {
   if (letters.length > 0) {
     return (
@@ -215,6 +222,12 @@ function explain(
   if (!database) return 'Postgres does not hold this product.'
   if (status === 'pending') {
     return 'The write-behind worker has not yet written every change up to this check.'
+  }
+  if (gap) {
+    return (
+      `Postgres reflects stock version ${database.version} but Redis is at ${redis.version}, ` +
+      'with nothing left to write: changes never reached Postgres.'
+    )
   }
   if (Math.min(redis.available, redis.reserved, redis.sold) < 0) {
     return 'A live counter in Redis is negative.'
