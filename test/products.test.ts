@@ -104,8 +104,8 @@ describe('GET /api/v1/products', () => {
 
   it('shows stock that moves with Redis', async () => {
     const { body } = await store.addProduct({ name: 'Live', quantity: 10, price: 5 })
-    await ctx.deps.redis.hincrby(ctx.deps.keys.product(body.data.id), 'available', -3)
-    await ctx.deps.redis.hincrby(ctx.deps.keys.product(body.data.id), 'reserved', 3)
+    const order = await store.createOrder({ products: [{ product_id: body.data.id, quantity: 3 }] })
+    expect((await store.checkout(order.body.data.id)).status).toBe(200)
     const res = await store.listProducts('?per_page=200')
     const live = (res.body.data as { id: number; stock: unknown; quantity: number }[]).find(
       (p) => p.id === body.data.id,

@@ -89,20 +89,26 @@ export async function createTestContext(
   const worker = writeBehindWorker(deps, { consumer: 'test' })
   // As on start: an empty Redis (this prefix has no keys yet) is made ready from Postgres.
   await ensureHydrated(deps)
-  return {
+  const ctx: TestContext = {
     prefix,
     databaseUrl: db.url,
     deps,
     app: createApp(deps),
     drain: () => worker.drain(),
     close: async () => {
+      openContexts.delete(ctx)
       await deleteKeys(deps)
       redis.disconnect()
       await sql.end({ timeout: 5 })
       await db.drop()
     },
   }
+  openContexts.add(ctx)
+  return ctx
 }
+
+/** Contexts not closed yet: `test/setup.ts` checks the store's invariants on each after every test. */
+export const openContexts = new Set<TestContext>()
 
 export async function deleteKeys({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
   const stream = redis.scanStream({ match: `{${keys.prefix}}:*`, count: 1000 })

@@ -1,4 +1,5 @@
 import { expect } from 'vitest'
+import { derivedStock } from '../../src/stock/derived.js'
 import { adminHeaders, type TestContext } from './context.js'
 
 /** Runs the admin stock check through the app. */
@@ -10,14 +11,35 @@ export async function stockCheck(ctx: Pick<TestContext, 'app'>, query = '') {
   return { status: res.status, body: (await res.json()) as any }
 }
 
-/** After a sale, once the worker caught up, every product is in sync. */
-export async function expectAllInSync(ctx: Pick<TestContext, 'app' | 'drain'>) {
+/**
+ * The store's invariants, once the worker caught up: every product is in sync,
+ * no dead letter waits, and each product's live available + reserved + sold
+ * equals its ledger total. Every file checks them after every test
+ * (`test/setup.ts`); tests that sell call this to say so where it matters.
+ */
+export async function expectAllInSync(ctx: Pick<TestContext, 'app' | 'drain' | 'deps'>) {
+  await expectInvariants(ctx)
+  const { body } = await stockCheck(ctx)
+  expect(body.data.products.length).toBeGreaterThan(0)
+}
+
+export async function expectInvariants(ctx: Pick<TestContext, 'app' | 'drain' | 'deps'>) {
   await ctx.drain()
   const { status, body } = await stockCheck(ctx)
   expect(status).toBe(200)
-  const notInSync = (body.data.products as { product_id: number; status: string }[]).filter(
-    (p) => p.status !== 'in_sync',
-  )
+  const notInSync = (
+    body.data.products as { product_id: number; status: string; reason?: string }[]
+  ).filter((p) => p.status !== 'in_sync')
   expect(notInSync).toEqual([])
-  expect(body.data.products.length).toBeGreaterThan(0)
+  const { redis, keys, sql } = ctx.deps
+  expect(await redis.xlen(keys.deadLetters)).toBe(0)
+  expect(Number((await redis.get(keys.deadLettersDropped)) ?? 0)).toBe(0)
+  for (const stock of await derivedStock(sql)) {
+    const [available, reserved, sold] = (
+      await redis.hmget(keys.product(stock.productId), 'available', 'reserved', 'sold')
+    ).map(Number)
+    expect((available ?? 0) + (reserved ?? 0) + (sold ?? 0), `product ${stock.productId}`).toBe(
+      stock.total,
+    )
+  }
 }
