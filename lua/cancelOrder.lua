@@ -7,7 +7,8 @@
     KEYS[3]    reservations sorted set
     KEYS[4]    events stream
     KEYS[5]    drafts sorted set (a draft leaves it here)
-    KEYS[6..]  per line: product hash, customer-units hash
+    KEYS[6]    open orders per customer hash
+    KEYS[7..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
     ARGV[2]    request id: the same call sent again (after a reconnect) answers OK once more
@@ -20,15 +21,13 @@
     {'INVALID_STATE', status}
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[2]
-local reservationsKey = KEYS[3]
-local eventsKey = KEYS[4]
+local k = { order = KEYS[2], reservations = KEYS[3], events = KEYS[4], openOrders = KEYS[6] }
 local draftsKey = KEYS[5]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local order, paired = loadOrder(orderKey, { unpack(KEYS, 6) }, ARGV[1])
+local order, paired = loadOrder(k.order, { unpack(KEYS, 7) }, ARGV[1])
 if not order then
   return paired
 end
@@ -40,13 +39,14 @@ if order.status ~= 'checkout' and order.status ~= 'draft' then
   return { 'INVALID_STATE', order.status }
 end
 local now = nowMs()
-redis.call('HSET', orderKey, 'last_request', ARGV[2])
+redis.call('HSET', k.order, 'last_request', ARGV[2])
 if order.status == 'checkout' then
-  endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'cancelled', now)
+  endReservation(k, order, paired, 'cancelled', now)
 else
   redis.call('ZREM', draftsKey, order.id)
-  redis.call('HSET', orderKey, 'status', 'cancelled', 'updated_at', fmt(now))
-  redis.call('HINCRBY', orderKey, 'v', 1)
-  appendEvent(eventsKey, 'order_cancelled', now, orderKey, nil, nil)
+  closeOpenOrder(k.openOrders, order.customer_id)
+  redis.call('HSET', k.order, 'status', 'cancelled', 'updated_at', fmt(now))
+  redis.call('HINCRBY', k.order, 'v', 1)
+  appendEvent(k.events, 'order_cancelled', now, k.order, nil, nil)
 end
-return { 'OK', cjson.encode(hashToTable(orderKey)) }
+return { 'OK', cjson.encode(hashToTable(k.order)) }

@@ -1,15 +1,17 @@
 --[[
-  Reserves every line of a draft order, all or nothing, until now + TTL.
-  Repeating the checkout of an order that still holds its reservation
-  returns that reservation and reserves nothing more.
+  Reserves every line of a draft order, all or nothing, until now + TTL, while
+  every product's sale window is open (by Redis time, so every instance agrees).
+  Repeating the checkout of an order that still holds its reservation returns
+  that reservation and reserves nothing more.
 
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash
     KEYS[3]    reservations sorted set (order id scored by expiry, ms)
     KEYS[4]    events stream
-    KEYS[5]    drafts sorted set (a draft leaves it here)
-    KEYS[6..]  per line: product hash, customer-units hash
+    KEYS[5]    drafts sorted set (the order leaves it)
+    KEYS[6]    open orders per customer hash
+    KEYS[7..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated (checked against the order)
     ARGV[2]    reservation TTL, ms
@@ -22,21 +24,21 @@
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', status}
     {'EXPIRED'}                              the held reservation had run out; now released
+    {'SALE_NOT_STARTED', productId, startsMs}
+    {'SALE_ENDED', productId, endsMs}
     {'OUT_OF_STOCK', productId, available}
     {'CUSTOMER_REQUIRED', productId}
     {'LIMIT_EXCEEDED', productId, limit, held}
     {'BACKLOG_FULL', backlog}                Postgres is behind; refuse rather than fill Redis
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[2]
-local reservationsKey = KEYS[3]
-local eventsKey = KEYS[4]
+local k = { order = KEYS[2], reservations = KEYS[3], events = KEYS[4], openOrders = KEYS[6] }
 local draftsKey = KEYS[5]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local order, paired = loadOrder(orderKey, { unpack(KEYS, 6) }, ARGV[1])
+local order, paired = loadOrder(k.order, { unpack(KEYS, 7) }, ARGV[1])
 if not order then
   return paired
 end
@@ -46,20 +48,24 @@ if order.status == 'checkout' then
   if now < tonumber(order.reserved_until) then
     return { 'OK', cjson.encode(order) }
   end
-  endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'expired', now)
+  endReservation(k, order, paired, 'expired', now)
   return { 'EXPIRED' }
 end
 if order.status ~= 'draft' then
   return { 'INVALID_STATE', order.status }
 end
-local backlog = redis.call('XLEN', eventsKey)
+local backlog = redis.call('XLEN', k.events)
 if backlog >= tonumber(ARGV[3]) then
   return { 'BACKLOG_FULL', backlog }
 end
 
 local customerId = order.customer_id
 for _, p in ipairs(paired) do
-  local s = redis.call('HMGET', p.productKey, 'available', 'max_per_customer')
+  local s = redis.call('HMGET', p.productKey, 'available', 'max_per_customer', 'sale_starts', 'sale_ends')
+  local closed, at = saleClosed(s[3], s[4], now)
+  if closed then
+    return { closed, p.line.product_id, at }
+  end
   local left = tonumber(s[1] or '0')
   if p.line.quantity > left then
     return { 'OUT_OF_STOCK', p.line.product_id, left }
@@ -86,10 +92,10 @@ for i, p in ipairs(paired) do
 end
 
 local reservedUntil = now + tonumber(ARGV[2])
-redis.call('HSET', orderKey, 'status', 'checkout', 'reserved_until', fmt(reservedUntil),
+redis.call('HSET', k.order, 'status', 'checkout', 'reserved_until', fmt(reservedUntil),
   'updated_at', fmt(now))
-redis.call('HINCRBY', orderKey, 'v', 1)
-redis.call('ZADD', reservationsKey, reservedUntil, order.id)
+redis.call('HINCRBY', k.order, 'v', 1)
+redis.call('ZADD', k.reservations, reservedUntil, order.id)
 redis.call('ZREM', draftsKey, order.id)
-appendEvent(eventsKey, 'order_checkout', now, orderKey, nil, stock)
-return { 'OK', cjson.encode(hashToTable(orderKey)) }
+appendEvent(k.events, 'order_checkout', now, k.order, nil, stock)
+return { 'OK', cjson.encode(hashToTable(k.order)) }

@@ -8,6 +8,7 @@
     KEYS[2]  order hash
     KEYS[3]  drafts sorted set (order id scored by when the draft expires, ms)
     KEYS[4]  events stream
+    KEYS[5]  open orders per customer hash
 
     ARGV[1]  order id
 
@@ -22,6 +23,7 @@
 local orderKey = KEYS[2]
 local draftsKey = KEYS[3]
 local eventsKey = KEYS[4]
+local openOrdersKey = KEYS[5]
 local orderId = ARGV[1]
 
 if rebuilding(KEYS[1]) then
@@ -42,6 +44,7 @@ local due = tonumber(redis.call('ZSCORE', draftsKey, orderId) or '0')
 if now < due then
   return { 'NOT_DUE' }
 end
+closeOpenOrder(openOrdersKey, redis.call('HGET', orderKey, 'customer_id'))
 redis.call('HSET', orderKey, 'status', 'expired', 'updated_at', fmt(now))
 redis.call('HINCRBY', orderKey, 'v', 1)
 redis.call('ZREM', draftsKey, orderId)

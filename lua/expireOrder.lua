@@ -8,7 +8,8 @@
     KEYS[2]    order hash
     KEYS[3]    reservations sorted set
     KEYS[4]    events stream
-    KEYS[5..]  per line: product hash, customer-units hash
+    KEYS[5]    open orders per customer hash
+    KEYS[6..]  per line: product hash, customer-units hash
 
     ARGV[1]    order id
     ARGV[2]    the lines' product ids, comma separated
@@ -22,23 +23,21 @@
     {'KEYS_MISMATCH'}
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[2]
-local reservationsKey = KEYS[3]
-local eventsKey = KEYS[4]
+local k = { order = KEYS[2], reservations = KEYS[3], events = KEYS[4], openOrders = KEYS[5] }
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local order = hashToTable(orderKey)
+local order = hashToTable(k.order)
 if not order.status then
-  redis.call('ZREM', reservationsKey, ARGV[1])
+  redis.call('ZREM', k.reservations, ARGV[1])
   return { 'NOT_FOUND' }
 end
 if order.status ~= 'checkout' then
-  redis.call('ZREM', reservationsKey, ARGV[1])
+  redis.call('ZREM', k.reservations, ARGV[1])
   return { 'SKIPPED', order.status }
 end
-local paired = pairLines(parseLines(order.lines), { unpack(KEYS, 5) }, ARGV[2])
+local paired = pairLines(parseLines(order.lines), { unpack(KEYS, 6) }, ARGV[2])
 if not paired then
   return { 'KEYS_MISMATCH' }
 end
@@ -47,5 +46,5 @@ local now = nowMs()
 if now < tonumber(order.reserved_until) then
   return { 'NOT_DUE' }
 end
-endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'expired', now)
+endReservation(k, order, paired, 'expired', now)
 return { 'OK' }

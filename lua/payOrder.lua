@@ -1,6 +1,6 @@
 --[[
-  Records the payment of a checked-out order. The order becomes 'paid' and its
-  reservation no longer expires.
+  Records the payment of a checked-out order. The order becomes 'paid' (no
+  longer open) and its reservation no longer expires.
 
   Input:
     KEYS[1]    readiness marker
@@ -8,7 +8,8 @@
     KEYS[3]    reservations sorted set
     KEYS[4]    events stream
     KEYS[5]    payment hash (new)
-    KEYS[6..]  per line: product hash, customer-units hash
+    KEYS[6]    open orders per customer hash
+    KEYS[7..]  per line: product hash, customer-units hash
 
     ARGV[1]    the lines' product ids, comma separated
     ARGV[2]    payment id
@@ -22,15 +23,13 @@
     {'EXPIRED'}                        the reservation had run out; it is now released
 ]]
 --- @include "orderLines"
-local orderKey = KEYS[2]
-local reservationsKey = KEYS[3]
-local eventsKey = KEYS[4]
+local k = { order = KEYS[2], reservations = KEYS[3], events = KEYS[4], openOrders = KEYS[6] }
 local paymentKey = KEYS[5]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local order, paired = loadOrder(orderKey, { unpack(KEYS, 6) }, ARGV[1])
+local order, paired = loadOrder(k.order, { unpack(KEYS, 7) }, ARGV[1])
 if not order then
   return paired
 end
@@ -43,15 +42,16 @@ end
 
 local now = nowMs()
 if now >= tonumber(order.reserved_until) then
-  endReservation(orderKey, reservationsKey, eventsKey, order, paired, 'expired', now)
+  endReservation(k, order, paired, 'expired', now)
   return { 'EXPIRED' }
 end
 
 redis.call('HSET', paymentKey, 'id', ARGV[2], 'order_id', order.id, 'status', 'paid',
   'amount', order.total, 'payment_date', fmt(now), 'order_date', order.order_date, 'v', 1)
-redis.call('HSET', orderKey, 'status', 'paid', 'payment_id', ARGV[2], 'updated_at', fmt(now))
-redis.call('HDEL', orderKey, 'reserved_until')
-redis.call('HINCRBY', orderKey, 'v', 1)
-redis.call('ZREM', reservationsKey, order.id)
-appendEvent(eventsKey, 'order_paid', now, orderKey, paymentKey, nil)
-return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(hashToTable(paymentKey)) }
+redis.call('HSET', k.order, 'status', 'paid', 'payment_id', ARGV[2], 'updated_at', fmt(now))
+redis.call('HDEL', k.order, 'reserved_until')
+redis.call('HINCRBY', k.order, 'v', 1)
+redis.call('ZREM', k.reservations, order.id)
+closeOpenOrder(k.openOrders, order.customer_id)
+appendEvent(k.events, 'order_paid', now, k.order, paymentKey, nil)
+return { 'OK', cjson.encode(hashToTable(k.order)), cjson.encode(hashToTable(paymentKey)) }

@@ -10,10 +10,12 @@ import { randomBytes } from 'node:crypto'
 import { loadConfig } from '../src/config.js'
 import { createSql } from '../src/db/client.js'
 import type { Deps } from '../src/deps.js'
+import { ANONYMOUS } from '../src/http/customers.js'
 import { createLogger } from '../src/logger.js'
 import { createMetrics } from '../src/metrics/metrics.js'
 import { checkoutOrder, createOrder } from '../src/orders/service.js'
 import { createProduct } from '../src/products/service.js'
+import { ensureHydrated } from '../src/recovery/hydrate.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
@@ -43,6 +45,7 @@ const deps: Deps = {
   metrics: createMetrics(),
 }
 try {
+  await ensureHydrated(deps)
   const product = await createProduct(deps, {
     name: 'Drain',
     quantity: 1_000_000,
@@ -57,10 +60,12 @@ try {
     Array.from({ length: LANES }, async () => {
       while (next < ORDERS) {
         next += 1
-        const order = await createOrder(deps, {
-          products: [{ product_id: product.id, quantity: 1 }],
-        })
-        await checkoutOrder(deps, order.id)
+        const order = await createOrder(
+          deps,
+          { products: [{ product_id: product.id, quantity: 1 }] },
+          ANONYMOUS,
+        )
+        await checkoutOrder(deps, order.id, ANONYMOUS)
       }
     }),
   )

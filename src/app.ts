@@ -35,6 +35,13 @@ export function createApp(deps: Deps) {
   app.route('/api/v1', stockRoutes(deps))
   app.route('/', metricsRoutes(deps))
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'customerToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A customer token (JWT with `sub` and `exp`), when CUSTOMER_JWT_SECRET or CUSTOMER_JWT_PUBLIC_KEY is set.',
+  })
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',
     scheme: 'bearer',

@@ -40,6 +40,27 @@ export const ConfigSchema = z.object({
   STOCK_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   STOCK_CHECK_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  /** Customer tokens: HS256 with this secret switches them on. */
+  CUSTOMER_JWT_SECRET: z.string().min(32, 'must be at least 32 characters long').optional(),
+  /** Or (also) a PEM public key (SPKI) for RS256 or ES256 tokens. */
+  CUSTOMER_JWT_PUBLIC_KEY: z
+    .string()
+    .regex(/-----BEGIN PUBLIC KEY-----/, 'must be a PEM public key (SPKI)')
+    .optional(),
+  CUSTOMER_JWT_ISSUER: z.string().min(1).optional(),
+  CUSTOMER_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Per-customer token bucket on storefront calls. */
+  RATE_LIMIT_PER_SECOND: positiveInt(10),
+  RATE_LIMIT_BURST: positiveInt(30),
+  /** Per-IP token bucket on storefront calls; 0 (the default) turns it off. */
+  IP_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(0),
+  IP_RATE_LIMIT_BURST: positiveInt(100),
+  /** Honour X-Forwarded-For (only behind a proxy that sets it). */
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  MAX_OPEN_ORDERS: positiveInt(5),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

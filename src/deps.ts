@@ -1,5 +1,6 @@
 import type { Config } from './config.js'
 import type { Sql } from './db/client.js'
+import type { Viewer } from './http/customers.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics/metrics.js'
 import type { Redis } from './redis/client.js'
@@ -20,5 +21,7 @@ export type AppEnv = {
     requestId: string
     /** Who is calling, once auth has run: `admin`, or (with customer tokens) `customer:<sub>`. */
     caller?: string
+    /** Who a storefront request acts for, once storefront auth has run. */
+    viewer?: Viewer
   }
 }

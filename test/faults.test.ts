@@ -243,7 +243,7 @@ describe('Redis emptied', () => {
     const open = [...acknowledged].find(([, status]) => status === 'checkout')?.[0] as string
     const paid = await store.pay(open)
     expect(paid.status).toBe(201)
-    expect((await store.confirm(paid.body.data.id)).status).toBe(200)
+    expect((await store.confirm(paid.body.data.payment_id)).status).toBe(200)
     const more = await store.createOrder({
       products: [{ product_id: limited, quantity: 2 }],
       customer_id: 'ann',

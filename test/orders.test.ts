@@ -47,7 +47,9 @@ describe('the original Postman sequence', () => {
       status: 'draft',
       total_amount: 500,
       customer_id: null,
-      lines: [{ product_id: productId, quantity: 5, price: 100, amount: 500, available: 20 }],
+      order_details: [
+        { product_id: productId, quantity: 5, price: 100, amount: 500, available: 20 },
+      ],
     })
     const orderId = created.body.data.id as string
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 20, reserved: 0, sold: 0 })
@@ -70,33 +72,42 @@ describe('the original Postman sequence', () => {
     expect(payment.status).toBe(201)
     expect(payment.body.data).toMatchObject({
       order_id: orderId,
-      status: 'paid',
+      payment_status: 'paid',
       amount: 500,
       order_status: 'paid',
     })
     expect(payment.body.data.order_date).toBe(created.body.data.order_date)
-    const paymentId = payment.body.data.id as string
+    const paymentId = payment.body.data.payment_id as string
     expect((await store.getOrder(orderId)).body.data.reserved_until).toBeUndefined()
 
     const confirmed = await store.confirm(paymentId)
     expect(confirmed.status).toBe(200)
     expect(confirmed.body.data).toMatchObject({
-      status: 'confirmed',
+      payment_status: 'confirmed',
       order_status: 'payment_confirmed',
     })
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 15, reserved: 0, sold: 5 })
 
     const read = await store.getPayment(paymentId)
     expect(read.status).toBe(200)
-    expect(read.body.data).toMatchObject({
-      id: paymentId,
-      status: 'confirmed',
+    expect(read.body.data).toEqual({
+      payment_id: paymentId,
+      order_id: orderId,
+      payment_status: 'confirmed',
       order_status: 'payment_confirmed',
-      order: {
-        id: orderId,
-        status: 'payment_confirmed',
-        lines: [{ product_id: productId, quantity: 5 }],
-      },
+      amount: 500,
+      total_amount: 500,
+      order_date: created.body.data.order_date,
+      payment_date: payment.body.data.payment_date,
+      order_details: [
+        {
+          product_id: productId,
+          product_name: expect.any(String),
+          quantity: 5,
+          price: 100,
+          amount: 500,
+        },
+      ],
     })
 
     await ctx.drain()
@@ -113,14 +124,14 @@ describe('the original Postman sequence', () => {
     const orderId = await checkedOut(productId, 4)
     const payment = await store.pay(orderId)
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 6, reserved: 4, sold: 0 })
-    const rejected = await store.reject(payment.body.data.id)
+    const rejected = await store.reject(payment.body.data.payment_id)
     expect(rejected.status).toBe(200)
     expect(rejected.body.data).toMatchObject({
-      status: 'rejected',
+      payment_status: 'rejected',
       order_status: 'payment_rejected',
     })
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 10, reserved: 0, sold: 0 })
-    expect((await store.getPayment(payment.body.data.id)).body.data.order.status).toBe(
+    expect((await store.getPayment(payment.body.data.payment_id)).body.data.order_status).toBe(
       'payment_rejected',
     )
   })
@@ -136,7 +147,7 @@ describe('create-order', () => {
       ],
     })
     expect(res.status).toBe(201)
-    expect(res.body.data.lines).toEqual([
+    expect(res.body.data.order_details).toEqual([
       expect.objectContaining({ product_id: productId, quantity: 5, amount: 500 }),
     ])
   })
@@ -322,15 +333,15 @@ describe('payments and the state machine', () => {
     const orderId = await checkedOut(productId, 2)
     const payment = await store.pay(orderId)
     expect((await store.pay(orderId)).status).toBe(409)
-    expect((await store.confirm(payment.body.data.id)).status).toBe(200)
+    expect((await store.confirm(payment.body.data.payment_id)).status).toBe(200)
     const before = await storeSnapshot(ctx.deps)
-    const again = await store.confirm(payment.body.data.id)
+    const again = await store.confirm(payment.body.data.payment_id)
     expect(again.status).toBe(409)
     expect(again.body.error).toMatchObject({
       code: 'INVALID_STATE',
       details: { status: 'confirmed' },
     })
-    const reject = await store.reject(payment.body.data.id)
+    const reject = await store.reject(payment.body.data.payment_id)
     expect(reject.status).toBe(409)
     expect(await storeSnapshot(ctx.deps)).toEqual(before)
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 3, reserved: 0, sold: 2 })
@@ -341,10 +352,10 @@ describe('payments and the state machine', () => {
     const orderId = await checkedOut(productId)
     const payment = await store.pay(orderId)
     const before = await storeSnapshot(ctx.deps)
-    expect((await store.confirm(payment.body.data.id, jsonHeaders)).status).toBe(401)
+    expect((await store.confirm(payment.body.data.payment_id, jsonHeaders)).status).toBe(401)
     expect(
       (
-        await store.reject(payment.body.data.id, {
+        await store.reject(payment.body.data.payment_id, {
           authorization: 'Bearer wrong-token-wrong-token',
         })
       ).status,
@@ -405,7 +416,7 @@ describe('per-customer limit', () => {
     expect((await checkedOut(productId, 2, 'bob')).length).toBeGreaterThan(0)
 
     const payment = await store.pay(first)
-    await store.reject(payment.body.data.id)
+    await store.reject(payment.body.data.payment_id)
     expect((await store.checkout(second.body.data.id)).status).toBe(200)
   })
 })
@@ -419,10 +430,10 @@ describe('idempotency', () => {
     const retry = await store.createOrder(body, { 'idempotency-key': 'create-1' })
     expect(retry.status).toBe(201)
     // The order itself; the first answer also showed each product's availability at that moment.
-    const { lines, ...order } = first.body.data
+    const { order_details, ...order } = first.body.data
     expect(retry.body.data).toEqual({
       ...order,
-      lines: lines.map(({ available: _, ...line }: { available: number }) => line),
+      order_details: order_details.map(({ available: _, ...line }: { available: number }) => line),
     })
     expect(retry.headers.get('idempotent-replayed')).toBe('true')
     expect(await ctx.deps.redis.xlen(ctx.deps.keys.events)).toBe(count)

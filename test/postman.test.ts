@@ -69,25 +69,51 @@ describe('the original Postman collection', () => {
     const created = await send('create-order')
     expect(created.status).toBe(201)
     ids.order = created.body.data.id
+    expect(created.body.data.order_details).toEqual([
+      {
+        product_id: ids.product,
+        product_name: 'Sepatu Boots',
+        quantity: 5,
+        price: 100,
+        amount: 500,
+        available: 20,
+      },
+    ])
     expect((await send('get order by order id')).body.data).toMatchObject({
       id: ids.order,
       status: 'draft',
+      order_details: [
+        {
+          product_id: ids.product,
+          product_name: 'Sepatu Boots',
+          quantity: 5,
+          price: 100,
+          amount: 500,
+        },
+      ],
     })
     expect((await send('checkout-order')).body.data.status).toBe('checkout')
     const paid = await send('payment-order')
     expect(paid.status).toBe(201)
-    ids.payment = paid.body.data.id
-    expect((await send('confirm-payment')).body.data).toMatchObject({ status: 'confirmed' })
+    ids.payment = paid.body.data.payment_id
+    expect((await send('confirm-payment')).body.data).toMatchObject({ payment_status: 'confirmed' })
     expect((await send('get payment by payment id')).body.data).toMatchObject({
-      status: 'confirmed',
-      order: { status: 'payment_confirmed' },
+      payment_id: ids.payment,
+      payment_status: 'confirmed',
+      order_status: 'payment_confirmed',
+      amount: expect.any(Number),
+      order_date: expect.any(String),
+      payment_date: expect.any(String),
+      order_details: [
+        expect.objectContaining({ product_id: ids.product, product_name: 'Sepatu Boots' }),
+      ],
     })
 
     ids.order = (await send('create-order')).body.data.id
     await send('checkout-order')
-    ids.payment = (await send('payment-order')).body.data.id
-    expect((await send('reject-payment')).body.data).toMatchObject({ status: 'rejected' })
-    expect((await send('get payment by payment id')).body.data.order.status).toBe(
+    ids.payment = (await send('payment-order')).body.data.payment_id
+    expect((await send('reject-payment')).body.data).toMatchObject({ payment_status: 'rejected' })
+    expect((await send('get payment by payment id')).body.data.order_status).toBe(
       'payment_rejected',
     )
 

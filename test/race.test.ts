@@ -120,7 +120,7 @@ describe('flash sale over HTTP', () => {
       const order = (await store.getOrder(orderId)).body.data
       expect(['checkout', 'draft']).toContain(order.status)
       if (order.status !== 'checkout') continue
-      for (const line of order.lines)
+      for (const line of order.order_details)
         heldByOrders.set(line.product_id, (heldByOrders.get(line.product_id) ?? 0) + line.quantity)
     }
     for (const productId of products) {

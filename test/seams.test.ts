@@ -204,7 +204,7 @@ describe('order and payment ids are case-insensitive', () => {
     expect(checkout.body.data).toMatchObject({ id, status: 'checkout' })
     const paid = await store.pay(upper)
     expect(paid.status).toBe(201)
-    const paymentUpper = (paid.body.data.id as string).toUpperCase()
+    const paymentUpper = (paid.body.data.payment_id as string).toUpperCase()
     expect((await store.getPayment(paymentUpper)).body.data.order_id).toBe(id)
     expect((await store.confirm(paymentUpper)).status).toBe(200)
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 3, reserved: 0, sold: 2 })

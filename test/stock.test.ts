@@ -35,7 +35,7 @@ async function sell(productId: number, quantity: number) {
   const order = await store.createOrder({ products: [{ product_id: productId, quantity }] })
   await store.checkout(order.body.data.id)
   const payment = await store.pay(order.body.data.id)
-  await store.confirm(payment.body.data.id)
+  await store.confirm(payment.body.data.payment_id)
 }
 
 const reconcileCall = (body?: unknown, headers: Record<string, string> = adminHeaders) =>

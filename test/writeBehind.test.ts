@@ -45,7 +45,7 @@ describe('the Postgres sink', () => {
     const orderId = created.body.data.id as string
     await store.checkout(orderId)
     const payment = await store.pay(orderId)
-    await store.confirm(payment.body.data.id)
+    await store.confirm(payment.body.data.payment_id)
     const events = await streamEvents()
     expect(events.map((e) => e.type)).toEqual([
       'order_created',
@@ -81,7 +81,7 @@ describe('reads of finished orders', () => {
     const orderId = created.body.data.id as string
     await store.checkout(orderId)
     const payment = await store.pay(orderId)
-    const paymentId = payment.body.data.id as string
+    const paymentId = payment.body.data.payment_id as string
     await store.confirm(paymentId)
     const hotOrder = (await store.getOrder(orderId)).body
     const hotPayment = (await store.getPayment(paymentId)).body
@@ -222,14 +222,14 @@ describe('a command resent after a lost reply', () => {
       settlePaymentScript(
         ctx.deps,
         'confirmPayment',
-        { id: payment.body.data.id, order_id: orderId },
+        { id: payment.body.data.payment_id, order_id: orderId },
         lines,
         'request-1',
       )
     expect((await confirm()).code).toBe('OK')
     expect((await confirm()).code).toBe('OK')
     expect(await stockOf(ctx.deps, productId)).toEqual({ available: 7, reserved: 0, sold: 3 })
-    expect((await store.confirm(payment.body.data.id)).status).toBe(409)
+    expect((await store.confirm(payment.body.data.payment_id)).status).toBe(409)
 
     const restock = () =>
       restockProductScript(

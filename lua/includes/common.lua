@@ -27,6 +27,30 @@ local function rebuilding(markerKey)
   return redis.call('EXISTS', markerKey) == 0
 end
 
+-- Open orders (drafts and checkouts) per customer, for the cap on open orders.
+local function closeOpenOrder(openOrdersKey, customerId)
+  if not customerId or customerId == '' then
+    return
+  end
+  if redis.call('HINCRBY', openOrdersKey, customerId, -1) <= 0 then
+    redis.call('HDEL', openOrdersKey, customerId)
+  end
+end
+
+-- A product's sale window, read from its hash: nil when it is open at `now`,
+-- else the refusal ('SALE_NOT_STARTED' or 'SALE_ENDED') and the instant, ms.
+local function saleClosed(saleStarts, saleEnds, now)
+  local starts = tonumber(saleStarts or '')
+  if starts and now < starts then
+    return 'SALE_NOT_STARTED', saleStarts
+  end
+  local ends = tonumber(saleEnds or '')
+  if ends and now >= ends then
+    return 'SALE_ENDED', saleEnds
+  end
+  return nil
+end
+
 local function stockSnapshot(productKey, productId)
   local s = redis.call('HMGET', productKey, 'available', 'reserved', 'sold', 'v')
   return { id = tostring(productId), available = s[1], reserved = s[2], sold = s[3], v = s[4] }

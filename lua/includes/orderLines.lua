@@ -71,11 +71,14 @@ local function releaseLines(paired, customerId)
 end
 
 -- Ends an order's hold: releases its units, sets the final status, appends the event.
-local function endReservation(orderKey, reservationsKey, eventsKey, order, paired, status, now)
+-- `k` names the keys: k.order, k.reservations, k.events, k.openOrders.
+local function endReservation(k, order, paired, status, now)
+  local orderKey = k.order
   local stock = releaseLines(paired, order.customer_id)
+  closeOpenOrder(k.openOrders, order.customer_id)
   redis.call('HSET', orderKey, 'status', status, 'updated_at', fmt(now))
   redis.call('HDEL', orderKey, 'reserved_until')
   redis.call('HINCRBY', orderKey, 'v', 1)
-  redis.call('ZREM', reservationsKey, order.id)
-  appendEvent(eventsKey, 'order_' .. status, now, orderKey, nil, stock)
+  redis.call('ZREM', k.reservations, order.id)
+  appendEvent(k.events, 'order_' .. status, now, orderKey, nil, stock)
 end

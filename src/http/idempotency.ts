@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { routePath } from 'hono/route'
 import type { AppEnv, Deps } from '../deps.js'
@@ -29,7 +30,7 @@ const FINGERPRINT_LENGTH = 43 // base64url of a sha256
  */
 export function idempotent(
   { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
-  show?: (id: string) => Promise<unknown>,
+  show?: (id: string, c: Context<AppEnv>) => Promise<unknown>,
 ) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header('idempotency-key')
@@ -77,7 +78,7 @@ export function idempotent(
       const payload = entry.subarray(5 + FINGERPRINT_LENGTH)
       const saved =
         kind === 0x52 /* R */ && show
-          ? JSON.stringify({ data: await show(payload.toString('utf8')) })
+          ? JSON.stringify({ data: await show(payload.toString('utf8'), c) })
           : inflateRawSync(payload).toString('utf8')
       return c.body(saved, status as 200, {
         'content-type': 'application/json',

@@ -2,7 +2,13 @@ import { createMiddleware } from 'hono/factory'
 import { matchedRoutes } from 'hono/route'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
-export type CheckoutOutcome = 'reserved' | 'out_of_stock' | 'limit_exceeded' | 'expired' | 'refused'
+export type CheckoutOutcome =
+  | 'reserved'
+  | 'out_of_stock'
+  | 'limit_exceeded'
+  | 'sale_closed'
+  | 'expired'
+  | 'refused'
 
 /**
  * The store's Prometheus metrics, one registry per app (tests build many).
@@ -29,8 +35,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     }),
     checkouts: new Counter({
       name: 'store_checkouts_total',
-      help: 'Checkouts by outcome: reserved, out_of_stock, limit_exceeded, expired, refused.',
+      help: 'Checkouts by outcome: reserved, out_of_stock, limit_exceeded, sale_closed, expired, refused.',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'store_rate_limited_total',
+      help: 'Storefront calls refused with 429, by scope: customer or ip.',
+      labelNames: ['scope'] as const,
       registers,
     }),
     stock: new Gauge({

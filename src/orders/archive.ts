@@ -89,7 +89,7 @@ export async function readArchivedOrder(
     total_amount: fromMinorUnits(decimalToMinor(row.total_amount)),
     ...(row.reserved_until ? { reserved_until: row.reserved_until.toISOString() } : {}),
     ...(row.payment_id ? { payment_id: row.payment_id } : {}),
-    lines: row.lines.map((l) => ({
+    order_details: row.lines.map((l) => ({
       product_id: Number(l.product_id),
       product_name: l.product_name,
       quantity: l.quantity,

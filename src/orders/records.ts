@@ -78,6 +78,6 @@ export function presentOrder(
     total_amount: fromMinorUnits(order.total),
     ...(order.reserved_until ? { reserved_until: iso(order.reserved_until) } : {}),
     ...(order.payment_id ? { payment_id: order.payment_id } : {}),
-    lines: presentLines(parseLines(order.lines), names, available),
+    order_details: presentLines(parseLines(order.lines), names, available),
   }
 }

@@ -1,15 +1,18 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
+import { viewerOf } from '../http/customers.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
+import { storefront } from '../http/storefront.js'
 import { CreateOrderBody, OrderIdBody, OrderIdParam, OrderSchema } from './schemas.js'
 import { cancelOrder, checkoutOrder, createOrder, getOrder } from './service.js'
 
 const OrderResponse = z.object({ data: OrderSchema })
 
 export function orderRoutes(deps: Deps) {
-  const idem = idempotent(deps, (id) => getOrder(deps, id))
+  const shop = storefront(deps)
+  const idem = idempotent(deps, (id, c) => getOrder(deps, id, viewerOf(c)))
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(
@@ -18,14 +21,15 @@ export function orderRoutes(deps: Deps) {
       path: '/create-order',
       tags: ['orders'],
       summary: 'Create a draft order (nothing is reserved yet)',
-      middleware: [idem] as const,
+      security: shop.security,
+      middleware: [...shop.middleware, idem] as const,
       request: { body: jsonBody(CreateOrderBody) },
       responses: {
         201: jsonContent(OrderResponse, 'The draft order, with current availability per line'),
-        ...errorResponses(400, 404, 409, 413, 415, 422),
+        ...errorResponses(400, 403, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await createOrder(deps, c.req.valid('json')) }, 201),
+    async (c) => c.json({ data: await createOrder(deps, c.req.valid('json'), viewerOf(c)) }, 201),
   )
 
   app.openapi(
@@ -33,14 +37,17 @@ export function orderRoutes(deps: Deps) {
       method: 'get',
       path: '/order/{order_id}',
       tags: ['orders'],
-      summary: 'Get an order',
+      summary: 'Get an order (a customer sees only their own)',
+      security: shop.security,
+      middleware: [...shop.middleware] as const,
       request: { params: OrderIdParam },
       responses: {
         200: jsonContent(OrderResponse, 'The order'),
-        ...errorResponses(404, 422),
+        ...errorResponses(404, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await getOrder(deps, c.req.valid('param').order_id) }, 200),
+    async (c) =>
+      c.json({ data: await getOrder(deps, c.req.valid('param').order_id, viewerOf(c)) }, 200),
   )
 
   app.openapi(
@@ -48,15 +55,17 @@ export function orderRoutes(deps: Deps) {
       method: 'post',
       path: '/checkout-order',
       tags: ['orders'],
-      summary: 'Reserve every line of a draft order, all or nothing',
-      middleware: [idem] as const,
+      summary: 'Reserve every line of a draft order, all or nothing, within each sale window',
+      security: shop.security,
+      middleware: [...shop.middleware, idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
         200: jsonContent(OrderResponse, 'The order in checkout, with reserved_until'),
-        ...errorResponses(400, 404, 409, 413, 415, 422, 503),
+        ...errorResponses(400, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await checkoutOrder(deps, c.req.valid('json').order_id) }, 200),
+    async (c) =>
+      c.json({ data: await checkoutOrder(deps, c.req.valid('json').order_id, viewerOf(c)) }, 200),
   )
 
   app.openapi(
@@ -65,14 +74,16 @@ export function orderRoutes(deps: Deps) {
       path: '/cancel-order',
       tags: ['orders'],
       summary: 'Cancel a draft or checked-out order, releasing its reservation',
-      middleware: [idem] as const,
+      security: shop.security,
+      middleware: [...shop.middleware, idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
         200: jsonContent(OrderResponse, 'The cancelled order'),
-        ...errorResponses(400, 404, 409, 413, 415, 422),
+        ...errorResponses(400, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await cancelOrder(deps, c.req.valid('json').order_id) }, 200),
+    async (c) =>
+      c.json({ data: await cancelOrder(deps, c.req.valid('json').order_id, viewerOf(c)) }, 200),
   )
 
   return app

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
-import { bodyId, text, uuid } from '../http/text.js'
+import { CustomerIdSchema } from '../http/customers.js'
+import { bodyId, uuid } from '../http/text.js'
 
 export const MAX_LINE_QUANTITY = 10_000
 export const MAX_LINES = 100
@@ -29,9 +30,13 @@ export const CreateOrderBody = z
       .min(1)
       .max(MAX_LINES)
       .openapi({ description: 'Lines; a product listed twice is merged into one line.' }),
-    customer_id: text(128)
-      .optional()
-      .openapi({ description: 'Needed when a product has max_per_customer.', example: 'cust-42' }),
+    customer_id: CustomerIdSchema.optional().openapi({
+      description:
+        "Who orders. With customer tokens it must be the token's own (or left out). In anonymous " +
+        'mode it is trusted as sent, normalised (NFKC, case-folded) before it counts toward limits; ' +
+        'needed when a product has max_per_customer.',
+      example: 'cust-42',
+    }),
   })
   .openapi('CreateOrder')
 
@@ -63,7 +68,9 @@ export const OrderSchema = z
     total_amount: z.number(),
     reserved_until: z.string().optional().openapi({ description: 'While stock is held.' }),
     payment_id: z.string().optional(),
-    lines: z.array(OrderLineSchema),
+    order_details: z
+      .array(OrderLineSchema)
+      .openapi({ description: 'The lines, as the original named them.' }),
   })
   .openapi('Order')
 

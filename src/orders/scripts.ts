@@ -31,6 +31,7 @@ export interface NewOrder {
   draftTtlMs: number
   maxBacklog: number
   maxDrafts: number
+  maxOpenOrders: number
 }
 
 /** lua/createOrder.lua */
@@ -44,6 +45,7 @@ export async function createOrderScript(ctx: Ctx, o: NewOrder) {
       keys.order(o.orderId),
       keys.events,
       keys.drafts,
+      keys.openOrders,
       ...o.lines.map((l) => keys.product(l.product_id)),
     ],
     [
@@ -52,6 +54,7 @@ export async function createOrderScript(ctx: Ctx, o: NewOrder) {
       o.draftTtlMs,
       o.maxBacklog,
       o.maxDrafts,
+      o.maxOpenOrders,
       ...o.lines.flatMap((l) => [l.product_id, l.quantity]),
     ],
   )
@@ -78,7 +81,15 @@ export async function checkoutOrderScript(
   const raw = await runScript(
     ctx.redis,
     'checkoutOrder',
-    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, keys.drafts, ...line.keys],
+    [
+      keys.hydrated,
+      keys.order(orderId),
+      keys.reservations,
+      keys.events,
+      keys.drafts,
+      keys.openOrders,
+      ...line.keys,
+    ],
     [line.productIds, reservationTtlMs, maxBacklog],
   )
   return orderReply('checkoutOrder', raw)
@@ -96,7 +107,15 @@ export async function cancelOrderScript(
   const raw = await runScript(
     ctx.redis,
     'cancelOrder',
-    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, keys.drafts, ...line.keys],
+    [
+      keys.hydrated,
+      keys.order(orderId),
+      keys.reservations,
+      keys.events,
+      keys.drafts,
+      keys.openOrders,
+      ...line.keys,
+    ],
     [line.productIds, requestId],
   )
   return orderReply('cancelOrder', raw)
@@ -130,7 +149,14 @@ export async function expireOrderScript(ctx: Ctx, orderId: string, lines: readon
   const raw = await runScript(
     ctx.redis,
     'expireOrder',
-    [keys.hydrated, keys.order(orderId), keys.reservations, keys.events, ...line.keys],
+    [
+      keys.hydrated,
+      keys.order(orderId),
+      keys.reservations,
+      keys.events,
+      keys.openOrders,
+      ...line.keys,
+    ],
     [orderId, line.productIds],
   )
   return sweepReply('expireOrder', raw)
@@ -142,7 +168,7 @@ export async function expireDraftScript(ctx: Ctx, orderId: string) {
   const raw = await runScript(
     ctx.redis,
     'expireDraft',
-    [keys.hydrated, keys.order(orderId), keys.drafts, keys.events],
+    [keys.hydrated, keys.order(orderId), keys.drafts, keys.events, keys.openOrders],
     [orderId],
   )
   return sweepReply('expireDraft', raw)

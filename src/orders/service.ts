@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
+import type { Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
 import { productNames, rememberNames } from '../products/catalogue.js'
 import { refuse } from '../recovery/refuse.js'
+import { failureToApiError } from '../redis/replies.js'
 import { readArchived, readArchivedOrder } from './archive.js'
 import { type LineRecord, type OrderRecord, parseLines, presentOrder } from './records.js'
 import type { CreateOrderInput, Order } from './schemas.js'
@@ -17,26 +19,42 @@ import {
 
 const subject = (orderId: string) => `Order ${orderId}`
 
+/** A customer sees only their own orders; any other is answered as if it did not exist. */
+export function ensureVisible(viewer: Viewer, customerId: string, orderId: string) {
+  if (viewer.kind === 'customer' && viewer.id !== customerId) {
+    throw failureToApiError({ code: 'NOT_FOUND' }, subject(orderId))
+  }
+}
+
 /**
- * The lines of an order still held in Redis. Lines never change after creation,
- * so reading them to name the script's keys is safe: every state check happens
- * inside the script. An order that left Redis is final, so no change applies.
+ * The lines of an order still held in Redis, once the viewer may act on it.
+ * Lines and owner never change after creation, so reading them to name the
+ * script's keys is safe: every state check happens inside the script. An order
+ * that left Redis is final, so no change applies.
  */
-export async function loadLines(deps: Deps, orderId: string): Promise<LineRecord[]> {
+export async function loadLines(
+  deps: Deps,
+  orderId: string,
+  viewer: Viewer,
+): Promise<LineRecord[]> {
   const { redis, keys } = deps
-  const [[, raw], [, ready]] = ((await redis
+  const [[, head], [, ready]] = ((await redis
     .pipeline()
-    .hget(keys.order(orderId), 'lines')
+    .hmget(keys.order(orderId), 'lines', 'customer_id')
     .exists(keys.hydrated)
-    .exec()) ?? []) as [[unknown, string | null], [unknown, number]]
-  if (typeof raw === 'string') return parseLines(raw)
+    .exec()) ?? []) as [[unknown, (string | null)[]], [unknown, number]]
+  const [raw, customerId] = head ?? []
+  if (typeof raw === 'string') {
+    ensureVisible(viewer, customerId ?? '', orderId)
+    return parseLines(raw)
+  }
   if (ready === 0) return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
   const archived = await readArchived(deps, 'order', orderId, () =>
     readArchivedOrder(deps, orderId),
   )
-  if (archived)
-    return refuse(deps, { code: 'INVALID_STATE', status: archived.status }, subject(orderId))
-  return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
+  if (!archived) return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
+  ensureVisible(viewer, archived.customer_id ?? '', orderId)
+  return refuse(deps, { code: 'INVALID_STATE', status: archived.status }, subject(orderId))
 }
 
 /** Shows an order Redis holds, with its products' names. */
@@ -67,29 +85,53 @@ function mergeLines(products: CreateOrderInput['products']) {
   return [...merged].map(([product_id, quantity]) => ({ product_id, quantity }))
 }
 
-export async function createOrder(deps: Deps, input: CreateOrderInput): Promise<Order> {
+/** With customer tokens the order is the token's customer's; a body naming another is refused. */
+function customerFor(viewer: Viewer, asked: string | undefined): string {
+  if (viewer.kind !== 'customer') return asked ?? ''
+  if (asked !== undefined && asked !== viewer.id) {
+    throw new ApiError(
+      'FORBIDDEN',
+      "customer_id must be the customer token's own subject (or left out).",
+      { customer_id: asked },
+    )
+  }
+  return viewer.id
+}
+
+export async function createOrder(
+  deps: Deps,
+  input: CreateOrderInput,
+  viewer: Viewer,
+): Promise<Order> {
   const { config } = deps
   const orderId = uuidv7()
   const reply = await createOrderScript(deps, {
     orderId,
-    customerId: input.customer_id ?? '',
+    customerId: customerFor(viewer, input.customer_id),
     lines: mergeLines(input.products),
     draftTtlMs: config.DRAFT_TTL_SECONDS * 1000,
     maxBacklog: config.MAX_BACKLOG,
     maxDrafts: config.MAX_DRAFTS,
+    maxOpenOrders: config.MAX_OPEN_ORDERS,
   })
   if (reply.code !== 'OK') return refuse(deps, reply, subject(orderId))
   rememberNames(deps, reply.names)
   return presentOrder(reply.order, reply.names, reply.available)
 }
 
-export async function getOrder(deps: Deps, orderId: string): Promise<Order> {
+export async function getOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const hot = await deps.redis.hgetall(deps.keys.order(orderId))
-  if (hot.status) return showOrder(deps, hot as unknown as OrderRecord)
+  if (hot.status) {
+    ensureVisible(viewer, hot.customer_id ?? '', orderId)
+    return showOrder(deps, hot as unknown as OrderRecord)
+  }
   const archived = await readArchived(deps, 'order', orderId, () =>
     readArchivedOrder(deps, orderId),
   )
-  if (archived) return archived
+  if (archived) {
+    ensureVisible(viewer, archived.customer_id ?? '', orderId)
+    return archived
+  }
   if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
     return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
   }
@@ -100,12 +142,14 @@ const CHECKOUT_OUTCOMES: Partial<Record<ErrorCode, CheckoutOutcome>> = {
   OUT_OF_STOCK: 'out_of_stock',
   LIMIT_EXCEEDED: 'limit_exceeded',
   RESERVATION_EXPIRED: 'expired',
+  SALE_NOT_STARTED: 'sale_closed',
+  SALE_ENDED: 'sale_closed',
 }
 
 /** Reserves the order's lines; every outcome is counted for /metrics. */
-export async function checkoutOrder(deps: Deps, orderId: string): Promise<Order> {
+export async function checkoutOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   try {
-    const order = await reserve(deps, orderId)
+    const order = await reserve(deps, orderId, viewer)
     deps.metrics.checkouts.inc({ outcome: 'reserved' })
     return order
   } catch (err) {
@@ -115,9 +159,9 @@ export async function checkoutOrder(deps: Deps, orderId: string): Promise<Order>
   }
 }
 
-async function reserve(deps: Deps, orderId: string): Promise<Order> {
+async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const { config } = deps
-  const lines = await loadLines(deps, orderId)
+  const lines = await loadLines(deps, orderId, viewer)
   const reply = await checkoutOrderScript(
     deps,
     orderId,
@@ -128,7 +172,7 @@ async function reserve(deps: Deps, orderId: string): Promise<Order> {
   return orderFrom(deps, reply, orderId)
 }
 
-export async function cancelOrder(deps: Deps, orderId: string): Promise<Order> {
-  const lines = await loadLines(deps, orderId)
+export async function cancelOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
+  const lines = await loadLines(deps, orderId, viewer)
   return orderFrom(deps, await cancelOrderScript(deps, orderId, lines, randomUUID()), orderId)
 }

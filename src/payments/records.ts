@@ -4,7 +4,7 @@ import type { Payment } from './schemas.js'
 export interface PaymentRecord {
   id: string
   order_id: string
-  status: Payment['status']
+  status: Payment['payment_status']
   amount: string
   payment_date: string
   order_date: string

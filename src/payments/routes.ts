@@ -1,9 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
+import { viewerOf } from '../http/customers.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
+import { storefront } from '../http/storefront.js'
 import { OrderIdBody } from '../orders/schemas.js'
 import { PaymentIdParam, PaymentSchema, PaymentWithOrderSchema } from './schemas.js'
 import { confirmPayment, getPayment, payOrder, rejectPayment, showPayment } from './service.js'
@@ -12,7 +14,8 @@ const PaymentResponse = z.object({ data: PaymentSchema })
 
 export function paymentRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
-  const idem = idempotent(deps, (id) => showPayment(deps, id))
+  const shop = storefront(deps)
+  const idem = idempotent(deps, (id, c) => showPayment(deps, id, viewerOf(c)))
   const app = new OpenAPIHono<AppEnv>()
 
   app.openapi(
@@ -21,14 +24,16 @@ export function paymentRoutes(deps: Deps) {
       path: '/payment-order',
       tags: ['payments'],
       summary: 'Pay a checked-out order; its reservation stops expiring',
-      middleware: [idem] as const,
+      security: shop.security,
+      middleware: [...shop.middleware, idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
         201: jsonContent(PaymentResponse, 'The payment, status paid'),
-        ...errorResponses(400, 404, 409, 413, 415, 422),
+        ...errorResponses(400, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await payOrder(deps, c.req.valid('json').order_id) }, 201),
+    async (c) =>
+      c.json({ data: await payOrder(deps, c.req.valid('json').order_id, viewerOf(c)) }, 201),
   )
 
   app.openapi(
@@ -70,14 +75,17 @@ export function paymentRoutes(deps: Deps) {
       method: 'get',
       path: '/payment-order/{payment_id}',
       tags: ['payments'],
-      summary: "Get a payment with its order's status and lines",
+      summary: "Get a payment with its order's status and lines (a customer sees only their own)",
+      security: shop.security,
+      middleware: [...shop.middleware] as const,
       request: { params: PaymentIdParam },
       responses: {
         200: jsonContent(z.object({ data: PaymentWithOrderSchema }), 'The payment and its order'),
-        ...errorResponses(404, 422),
+        ...errorResponses(404, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await getPayment(deps, c.req.valid('param').payment_id) }, 200),
+    async (c) =>
+      c.json({ data: await getPayment(deps, c.req.valid('param').payment_id, viewerOf(c)) }, 200),
   )
 
   return app

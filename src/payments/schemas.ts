@@ -10,23 +10,19 @@ export const PaymentIdParam = z.object({
 
 export const PaymentSchema = z
   .object({
-    id: z.string(),
+    payment_id: z.string(),
     order_id: z.string(),
-    status: PaymentStatus,
-    amount: z.number(),
-    payment_date: z.string(),
-    order_date: z.string(),
+    payment_status: PaymentStatus,
     order_status: OrderStatus,
+    amount: z.number(),
+    order_date: z.string(),
+    payment_date: z.string(),
   })
-  .openapi('Payment')
+  .openapi('Payment', { description: "A payment, with the original's field names." })
 
 export const PaymentWithOrderSchema = PaymentSchema.extend({
-  order: z.object({
-    id: z.string(),
-    status: OrderStatus,
-    total_amount: z.number(),
-    lines: z.array(OrderLineSchema),
-  }),
+  total_amount: z.number(),
+  order_details: z.array(OrderLineSchema),
 }).openapi('PaymentWithOrder')
 
 export type Payment = z.infer<typeof PaymentSchema>

@@ -39,6 +39,7 @@ export async function payOrderScript(
       keys.reservations,
       keys.events,
       keys.payment(paymentId),
+      keys.openOrders,
       ...line.keys,
     ],
     [line.productIds, paymentId],

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
+import type { Viewer } from '../http/customers.js'
+import { ApiError } from '../http/errors.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
 import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
 import { getOrder, loadLines } from '../orders/service.js'
 import { refuse } from '../recovery/refuse.js'
+import { failureToApiError } from '../redis/replies.js'
 import type { PaymentRecord } from './records.js'
 import type { Payment, PaymentWithOrder } from './schemas.js'
 import { type PaymentReply, payOrderScript, settlePaymentScript } from './scripts.js'
@@ -15,13 +18,13 @@ const subject = (paymentId: string) => `Payment ${paymentId}`
 
 function presentPayment(payment: PaymentRecord, orderStatus: OrderStatus): Payment {
   return {
-    id: payment.id,
+    payment_id: payment.id,
     order_id: payment.order_id,
-    status: payment.status,
-    amount: fromMinorUnits(payment.amount),
-    payment_date: iso(payment.payment_date),
-    order_date: iso(payment.order_date),
+    payment_status: payment.status,
     order_status: orderStatus,
+    amount: fromMinorUnits(payment.amount),
+    order_date: iso(payment.order_date),
+    payment_date: iso(payment.payment_date),
   }
 }
 
@@ -31,8 +34,8 @@ function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Paym
 }
 
 /** Pays a checked-out order: one script records the payment and stops the expiry clock. */
-export async function payOrder(deps: Deps, orderId: string): Promise<Payment> {
-  const lines = await loadLines(deps, orderId)
+export async function payOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Payment> {
+  const lines = await loadLines(deps, orderId, viewer)
   const reply = await payOrderScript(deps, orderId, lines, uuidv7())
   return paymentFrom(deps, reply, `Order ${orderId}`)
 }
@@ -40,7 +43,7 @@ export async function payOrder(deps: Deps, orderId: string): Promise<Payment> {
 interface ArchivedPaymentRow {
   id: string
   order_id: string
-  status: Payment['status']
+  status: Payment['payment_status']
   amount: string
   payment_date: Date
   order_date: Date
@@ -92,7 +95,7 @@ async function settlePayment(
     }
     return refuse(deps, { code: 'INVALID_STATE', status: payment.status }, subject(paymentId))
   }
-  const lines = await loadLines(deps, payment.order_id)
+  const lines = await loadLines(deps, payment.order_id, { kind: 'admin' })
   const reply = await settlePaymentScript(deps, script, payment, lines, randomUUID())
   return paymentFrom(deps, reply, subject(paymentId))
 }
@@ -103,23 +106,34 @@ export const confirmPayment = (deps: Deps, paymentId: string) =>
 export const rejectPayment = (deps: Deps, paymentId: string) =>
   settlePayment(deps, paymentId, 'rejectPayment')
 
-/** A payment as payment-order answers it. */
-export async function showPayment(deps: Deps, paymentId: string): Promise<Payment> {
+/** The payment and its order, once the viewer may see them (else the payment does not exist). */
+async function visiblePayment(deps: Deps, paymentId: string, viewer: Viewer) {
   const { payment } = await readPayment(deps, paymentId)
-  const order = await getOrder(deps, payment.order_id)
+  try {
+    return { payment, order: await getOrder(deps, payment.order_id, viewer) }
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'NOT_FOUND') {
+      throw failureToApiError({ code: 'NOT_FOUND' }, subject(paymentId))
+    }
+    throw err
+  }
+}
+
+/** A payment as payment-order answers it. */
+export async function showPayment(deps: Deps, paymentId: string, viewer: Viewer): Promise<Payment> {
+  const { payment, order } = await visiblePayment(deps, paymentId, viewer)
   return presentPayment(payment, order.status)
 }
 
-export async function getPayment(deps: Deps, paymentId: string): Promise<PaymentWithOrder> {
-  const { payment } = await readPayment(deps, paymentId)
-  const order = await getOrder(deps, payment.order_id)
+export async function getPayment(
+  deps: Deps,
+  paymentId: string,
+  viewer: Viewer,
+): Promise<PaymentWithOrder> {
+  const { payment, order } = await visiblePayment(deps, paymentId, viewer)
   return {
     ...presentPayment(payment, order.status),
-    order: {
-      id: order.id,
-      status: order.status,
-      total_amount: order.total_amount,
-      lines: order.lines,
-    },
+    total_amount: order.total_amount,
+    order_details: order.order_details,
   }
 }

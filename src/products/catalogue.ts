@@ -22,7 +22,12 @@ const FIELDS = [
   'available',
   'reserved',
   'sold',
+  'sale_starts',
+  'sale_ends',
 ] as const
+
+const isoOrNull = (ms: string | null | undefined) =>
+  ms ? new Date(Number(ms)).toISOString() : null
 
 function present(id: number, values: (string | null)[]): Product | null {
   const [
@@ -36,6 +41,8 @@ function present(id: number, values: (string | null)[]): Product | null {
     available,
     reserved,
     sold,
+    saleStarts,
+    saleEnds,
   ] = values
   if (name == null || available == null) return null
   const stock = { available: Number(available), reserved: Number(reserved), sold: Number(sold) }
@@ -50,6 +57,8 @@ function present(id: number, values: (string | null)[]): Product | null {
     max_per_customer: maxPerCustomer ? Number(maxPerCustomer) : null,
     stock,
     created_date: new Date(Number(created ?? 0)).toISOString(),
+    sale_starts_at: isoOrNull(saleStarts),
+    sale_ends_at: isoOrNull(saleEnds),
   }
 }
 

@@ -11,8 +11,9 @@ import {
   ProductIdParam,
   ProductSchema,
   RestockBody,
+  UpdateProductBody,
 } from './schemas.js'
-import { createProduct, listProducts, restockProduct } from './service.js'
+import { createProduct, listProducts, restockProduct, updateProduct } from './service.js'
 
 export function productRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
@@ -56,6 +57,27 @@ export function productRoutes(deps: Deps) {
       },
     }),
     async (c) => c.json({ data: await createProduct(deps, c.req.valid('json')) }, 201),
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}',
+      tags: ['products'],
+      summary: 'Change a product (admin): name, price, status, lead times, limit, sale window',
+      security: ADMIN_SECURITY,
+      middleware: [admin] as const,
+      request: { params: ProductIdParam, body: jsonBody(UpdateProductBody) },
+      responses: {
+        200: jsonContent(z.object({ data: ProductSchema }), 'The product after the change'),
+        ...errorResponses(400, 401, 403, 404, 413, 415, 422, 503),
+      },
+    }),
+    async (c) =>
+      c.json(
+        { data: await updateProduct(deps, c.req.valid('param').id, c.req.valid('json')) },
+        200,
+      ),
   )
 
   app.openapi(

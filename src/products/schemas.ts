@@ -13,6 +13,31 @@ export const MAX_TOTAL_STOCK = 1_000_000_000
 
 const Quantity = z.int().min(0).max(MAX_STOCK_CHANGE)
 
+const LeadTime = z.int().min(0).max(365)
+
+const MaxPerCustomer = z
+  .int()
+  .min(1)
+  .max(MAX_STOCK_CHANGE)
+  .nullable()
+  .openapi({ description: 'Most units one customer may hold (reserved plus bought).' })
+
+/** An instant with its offset, e.g. 2026-12-12T00:00:00+07:00. */
+const SaleInstant = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getFullYear() >= 2000 && d.getFullYear() <= 9999, 'must be a year 2000–9999')
+  .openapi({ type: 'string', format: 'date-time', example: '2026-12-12T00:00:00+07:00' })
+
+function saleWindowOrdered(p: { sale_starts_at?: Date | null; sale_ends_at?: Date | null }) {
+  return !p.sale_starts_at || !p.sale_ends_at || p.sale_ends_at > p.sale_starts_at
+}
+
+const Status = z
+  .union([z.enum(['active', 'inactive']), z.boolean(), z.literal(0), z.literal(1)])
+  .transform((s) => (s === true || s === 1 || s === 'active' ? 'active' : 'inactive'))
+  .openapi({ description: "'active' (or true / 1) lists the product." })
+
 const Price = z
   .number()
   .min(0)
@@ -26,36 +51,44 @@ export const CreateProductBody = z
     name: text(200).openapi({ example: 'Sepatu Boots' }),
     quantity: Quantity.openapi({ example: 20, description: 'Initial stock, in units.' }),
     price: Price,
-    status: z
-      .union([z.enum(['active', 'inactive']), z.boolean(), z.literal(0), z.literal(1)])
-      .default('active')
-      .transform((s) => (s === true || s === 1 || s === 'active' ? 'active' : 'inactive'))
-      .openapi({ description: "'active' (or true / 1) lists the product; default active." }),
-    lead_time: z
-      .int()
-      .min(0)
-      .max(365)
-      .default(1)
-      .openapi({ description: 'Usual restock lead time, days.' }),
-    most_lead_time: z
-      .int()
-      .min(0)
-      .max(365)
-      .optional()
-      .openapi({ description: 'Longest restock lead time, days; defaults to lead_time.' }),
-    max_per_customer: z
-      .int()
-      .min(1)
-      .max(MAX_STOCK_CHANGE)
-      .nullable()
-      .default(null)
-      .openapi({ description: 'Most units one customer may hold (reserved plus bought).' }),
+    status: Status.default('active'),
+    lead_time: LeadTime.default(1).openapi({ description: 'Usual restock lead time, days.' }),
+    most_lead_time: LeadTime.optional().openapi({
+      description: 'Longest restock lead time, days; defaults to lead_time.',
+    }),
+    max_per_customer: MaxPerCustomer.default(null),
+    sale_starts_at: SaleInstant.optional().openapi({
+      description: 'When checkout opens (ISO 8601); before it, 409 SALE_NOT_STARTED.',
+    }),
+    sale_ends_at: SaleInstant.optional().openapi({
+      description: 'When checkout closes (ISO 8601); from it, 409 SALE_ENDED.',
+    }),
   })
   .refine((p) => p.most_lead_time === undefined || p.most_lead_time >= p.lead_time, {
     path: ['most_lead_time'],
     message: 'must be at least lead_time',
   })
+  .refine(saleWindowOrdered, { path: ['sale_ends_at'], message: 'must be after sale_starts_at' })
   .openapi('CreateProduct')
+
+/** PATCH /products/{id}: any of the catalogue fields; null clears a limit or a window end. */
+export const UpdateProductBody = z
+  .object({
+    name: text(200).optional(),
+    price: Price.optional(),
+    status: Status.optional(),
+    lead_time: LeadTime.optional(),
+    most_lead_time: LeadTime.optional(),
+    max_per_customer: MaxPerCustomer.optional(),
+    sale_starts_at: SaleInstant.nullable().optional(),
+    sale_ends_at: SaleInstant.nullable().optional(),
+  })
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, 'must change at least one field')
+  .refine(saleWindowOrdered, { path: ['sale_ends_at'], message: 'must be after sale_starts_at' })
+  .openapi('UpdateProduct')
+
+export type UpdateProductInput = z.output<typeof UpdateProductBody>
 
 export type CreateProductInput = z.output<typeof CreateProductBody>
 
@@ -96,6 +129,8 @@ export const ProductSchema = z
     max_per_customer: z.int().nullable(),
     stock: StockSchema,
     created_date: z.string(),
+    sale_starts_at: z.string().nullable().openapi({ description: 'When checkout opens, if set.' }),
+    sale_ends_at: z.string().nullable().openapi({ description: 'When checkout closes, if set.' }),
   })
   .openapi('Product')
 

@@ -2,9 +2,14 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { decimalToMinor, toDecimalString, toMinorUnits } from '../money.js'
 import { failureToApiError } from '../redis/replies.js'
-import { loadProductScript, restockProductScript } from '../stock/scripts.js'
+import { loadProductScript, restockProductScript, updateProductScript } from '../stock/scripts.js'
 import { getProduct } from './catalogue.js'
-import { type CreateProductInput, MAX_TOTAL_STOCK, type Product } from './schemas.js'
+import {
+  type CreateProductInput,
+  MAX_TOTAL_STOCK,
+  type Product,
+  type UpdateProductInput,
+} from './schemas.js'
 
 export { getProduct, listProducts } from './catalogue.js'
 
@@ -17,6 +22,9 @@ interface ProductRow {
   most_lead_time: number
   max_per_customer: number | null
   created_date: Date
+  sale_starts_at: Date | null
+  sale_ends_at: Date | null
+  catalogue_version: number
 }
 
 /** Writes the product and its initial ledger row in one transaction, then loads it into Redis. */
@@ -33,6 +41,8 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
         lead_time: input.lead_time,
         most_lead_time: input.most_lead_time ?? input.lead_time,
         max_per_customer: input.max_per_customer,
+        sale_starts_at: input.sale_starts_at ?? null,
+        sale_ends_at: input.sale_ends_at ?? null,
       })}
       returning *
     `
@@ -62,10 +72,34 @@ export function catalogueOf(row: ProductRow) {
     leadTime: row.lead_time,
     mostLeadTime: row.most_lead_time,
     createdMs: row.created_date.getTime(),
+    saleStartsMs: row.sale_starts_at?.getTime() ?? null,
+    saleEndsMs: row.sale_ends_at?.getTime() ?? null,
+    catalogueVersion: Number(row.catalogue_version),
   }
 }
 
 export type { ProductRow }
+
+/**
+ * Changes catalogue fields atomically in Redis (one script for every
+ * instance); the event carries the record to Postgres. Orders keep their prices.
+ */
+export async function updateProduct(deps: Deps, id: number, input: UpdateProductInput) {
+  const changes: Record<string, string> = {}
+  const ms = (d: Date | null) => (d ? String(d.getTime()) : '')
+  if (input.name !== undefined) changes.name = input.name
+  if (input.price !== undefined) changes.price = String(toMinorUnits(input.price) ?? 0)
+  if (input.status !== undefined) changes.status = input.status
+  if (input.lead_time !== undefined) changes.lead_time = String(input.lead_time)
+  if (input.most_lead_time !== undefined) changes.most_lead_time = String(input.most_lead_time)
+  if (input.max_per_customer !== undefined)
+    changes.max_per_customer = String(input.max_per_customer ?? '')
+  if (input.sale_starts_at !== undefined) changes.sale_starts = ms(input.sale_starts_at)
+  if (input.sale_ends_at !== undefined) changes.sale_ends = ms(input.sale_ends_at)
+  const reply = await updateProductScript(deps, id, changes)
+  if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
+  return getProduct(deps, id)
+}
 
 /** Adds units atomically in Redis; the restock event carries the ledger row to Postgres. */
 export async function restockProduct(deps: Deps, id: number, quantity: number) {

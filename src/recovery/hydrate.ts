@@ -111,15 +111,24 @@ async function hydrate(deps: Deps) {
       and o.status in ('checkout', 'paid', 'payment_confirmed')
     group by d.product_id, o.customer_id
   `
+  // Open orders (drafts and checkouts) per customer, for MAX_OPEN_ORDERS.
+  const open = await sql<{ customer_id: string; orders: number }[]>`
+    select customer_id, count(*)::int as orders from orders
+    where status in ('draft', 'checkout') and customer_id is not null
+    group by customer_id
+  `
   const pipeline = redis.pipeline()
-  for (const row of held)
+  for (const row of held) {
     pipeline.hsetnx(keys.customerUnits(row.product_id), row.customer_id, row.units)
+  }
+  for (const row of open) pipeline.hsetnx(keys.openOrders, row.customer_id, row.orders)
   await pipeline.exec()
   return {
     products,
     open_orders: orders.length,
     restored_orders: restored,
     customer_limits: held.length,
+    customers_with_open_orders: open.length,
   }
 }
 

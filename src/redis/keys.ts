@@ -17,6 +17,10 @@ export function storeKeys(prefix: string) {
     payment: (paymentId: string) => `${tag}:payment:${paymentId}`,
     /** Order and payment ids Postgres does not know either, for a short while. */
     missing: (kind: 'order' | 'payment', id: string) => `${tag}:missing:${kind}:${id}`,
+    /** Open orders (drafts and checkouts) per customer, for MAX_OPEN_ORDERS. */
+    openOrders: `${tag}:open-orders`,
+    /** A caller's rate-limit bucket: `customer` (verified or named) or `ip`. */
+    rateLimit: (scope: 'customer' | 'ip', id: string) => `${tag}:rate:${scope}:${id}`,
     reservations: `${tag}:reservations`,
     drafts: `${tag}:drafts`,
     events: `${tag}:events`,

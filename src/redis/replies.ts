@@ -14,6 +14,10 @@ export type Failure =
   | { code: 'CUSTOMER_REQUIRED'; productId: number }
   | { code: 'LIMIT_EXCEEDED'; productId: number; limit: number; held: number }
   | { code: 'STOCK_LIMIT'; total: number; max: number }
+  | { code: 'TOO_MANY_OPEN_ORDERS'; open: number; max: number }
+  | { code: 'SALE_NOT_STARTED'; productId: number; at: number }
+  | { code: 'SALE_ENDED'; productId: number; at: number }
+  | { code: 'INVALID'; field: string; reason: string }
 
 export type FailureCode = Failure['code']
 
@@ -42,6 +46,13 @@ export function failureFrom(script: ScriptName, raw: RawReply): Failure {
       return { code, productId: num(a), limit: num(b), held: num(c) }
     case 'STOCK_LIMIT':
       return { code, total: num(a), max: num(b) }
+    case 'TOO_MANY_OPEN_ORDERS':
+      return { code, open: num(a), max: num(b) }
+    case 'SALE_NOT_STARTED':
+    case 'SALE_ENDED':
+      return { code, productId: num(a), at: num(b) }
+    case 'INVALID':
+      return { code, field: String(a), reason: String(b) }
     default:
       throw new UnknownReplyError(script, raw)
   }
@@ -121,6 +132,28 @@ export function failureToApiError(failure: Failure, subject: string): Error {
         `${subject} would hold more than ${failure.max} units in total (it has ${failure.total}).`,
         { total: failure.total, max_total_stock: failure.max },
       )
+    case 'TOO_MANY_OPEN_ORDERS':
+      return new ApiError(
+        'TOO_MANY_OPEN_ORDERS',
+        `This customer already has ${failure.open} open orders (drafts and checkouts), the most allowed; pay or cancel one first.`,
+        { open_orders: failure.open, max_open_orders: failure.max },
+      )
+    case 'SALE_NOT_STARTED':
+      return new ApiError(
+        'SALE_NOT_STARTED',
+        `The sale of product ${failure.productId} starts at ${new Date(failure.at).toISOString()}.`,
+        { product_id: failure.productId, sale_starts_at: new Date(failure.at).toISOString() },
+      )
+    case 'SALE_ENDED':
+      return new ApiError(
+        'SALE_ENDED',
+        `The sale of product ${failure.productId} ended at ${new Date(failure.at).toISOString()}.`,
+        { product_id: failure.productId, sale_ends_at: new Date(failure.at).toISOString() },
+      )
+    case 'INVALID':
+      return new ApiError('VALIDATION_FAILED', `The request is invalid: check ${failure.field}.`, [
+        { field: failure.field, message: failure.reason },
+      ])
     default: {
       const unreachable: never = failure
       return new Error(`unhandled script failure ${JSON.stringify(unreachable)}`)

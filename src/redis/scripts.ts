@@ -25,6 +25,8 @@ export const SCRIPT_NAMES = [
   'stockCut',
   'repairStock',
   'restoreOrder',
+  'updateProduct',
+  'rateLimit',
 ] as const
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number]

@@ -12,7 +12,7 @@ export async function loadStockIntoRedis(deps: Deps): Promise<number> {
   const [catalogue, stock] = await Promise.all([
     deps.sql<ProductRow[]>`
       select id, name, price::text, status, lead_time, most_lead_time, max_per_customer,
-             created_date, stock_version
+             created_date, sale_starts_at, sale_ends_at, catalogue_version, stock_version
       from products
     `,
     derivedStock(deps.sql),

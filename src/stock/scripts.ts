@@ -19,6 +19,9 @@ export interface ProductCatalogue {
   leadTime: number
   mostLeadTime: number
   createdMs: number
+  saleStartsMs: number | null
+  saleEndsMs: number | null
+  catalogueVersion: number
 }
 
 /** lua/loadProduct.lua: catalogue fields always; counters only when Redis has none. True if counters were set. */
@@ -42,6 +45,9 @@ export async function loadProductScript(
       product.leadTime,
       product.mostLeadTime,
       product.createdMs,
+      product.saleStartsMs ?? '',
+      product.saleEndsMs ?? '',
+      product.catalogueVersion,
       stock.available,
       stock.reserved,
       stock.sold,
@@ -70,6 +76,22 @@ export async function restockProductScript(
   )
   if (raw[0] !== 'OK') return failureFrom('restockProduct', raw)
   return { code: 'OK', available: Number(raw[1]), reserved: Number(raw[2]), sold: Number(raw[3]) }
+}
+
+/** lua/updateProduct.lua: the changed catalogue fields, as strings ('' clears). */
+export async function updateProductScript(
+  ctx: Ctx,
+  productId: number,
+  changes: Record<string, string>,
+): Promise<{ code: 'OK' } | Failure> {
+  const { keys } = ctx
+  const raw = await runScript(
+    ctx.redis,
+    'updateProduct',
+    [keys.hydrated, keys.product(productId), keys.catalogue, keys.events],
+    [productId, JSON.stringify(changes)],
+  )
+  return raw[0] === 'OK' ? { code: 'OK' } : failureFrom('updateProduct', raw)
 }
 
 export type RepairReply =

@@ -1,7 +1,13 @@
 import type { Sql } from '../db/client.js'
 import { toDecimalString } from '../money.js'
 import { parseLines } from '../orders/records.js'
-import type { OrderSnapshot, PaymentSnapshot, StockSnapshot, StoreEvent } from './events.js'
+import type {
+  OrderSnapshot,
+  PaymentSnapshot,
+  ProductSnapshot,
+  StockSnapshot,
+  StoreEvent,
+} from './events.js'
 
 const at = (ms: string | number) => new Date(Number(ms))
 
@@ -34,6 +40,10 @@ export async function applyEvents(sql: Sql, events: readonly StoreEvent[]): Prom
     (s) => s.id,
   )
   const ledger = events.flatMap((e) => (e.ledger ? [e.ledger] : []))
+  const products = latest(
+    events.flatMap((e) => (e.product ? [{ ...e.product, v: e.product.cv }] : [])),
+    (p) => p.id,
+  )
 
   await sql.begin(async (tx) => {
     if (orders.length > 0) await upsertOrders(tx as unknown as Sql, orders)
@@ -56,6 +66,7 @@ export async function applyEvents(sql: Sql, events: readonly StoreEvent[]): Prom
       `
     }
     if (stock.length > 0) await mirrorStock(tx as unknown as Sql, stock)
+    if (products.length > 0) await updateCatalogue(tx as unknown as Sql, products)
   })
 }
 
@@ -143,5 +154,33 @@ async function mirrorStock(sql: Sql, stock: StockSnapshot[]) {
     set quantity = s.available, stock_version = s.v, updated_date = now()
     from jsonb_to_recordset(${sql.json(rows)}) as s(id bigint, available bigint, v bigint)
     where p.id = s.id and p.stock_version < s.v
+  `
+}
+
+/** product_updated: the catalogue fields, moved forward only (catalogue_version). */
+async function updateCatalogue(sql: Sql, products: ProductSnapshot[]) {
+  const rows = products.map((p) => ({
+    id: Number(p.id),
+    name: p.name,
+    price: toDecimalString(p.price),
+    status: p.status,
+    max_per_customer: p.max_per_customer === '' ? null : Number(p.max_per_customer),
+    lead_time: Number(p.lead_time),
+    most_lead_time: Number(p.most_lead_time),
+    sale_starts_at: p.sale_starts === '' ? null : at(p.sale_starts).toISOString(),
+    sale_ends_at: p.sale_ends === '' ? null : at(p.sale_ends).toISOString(),
+    cv: Number(p.cv),
+  }))
+  await sql`
+    update products p
+    set name = s.name, price = s.price, status = s.status, max_per_customer = s.max_per_customer,
+        lead_time = s.lead_time, most_lead_time = s.most_lead_time,
+        sale_starts_at = s.sale_starts_at, sale_ends_at = s.sale_ends_at,
+        catalogue_version = s.cv, updated_date = now()
+    from jsonb_to_recordset(${sql.json(rows)}) as s(
+      id bigint, name text, price numeric, status text, max_per_customer integer,
+      lead_time integer, most_lead_time integer, sale_starts_at timestamptz,
+      sale_ends_at timestamptz, cv bigint)
+    where p.id = s.id and p.catalogue_version < s.cv
   `
 }

@@ -73,6 +73,11 @@ export async function createTestContext(
     KEY_PREFIX: prefix,
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
+    // Fair-use limits are for shoppers; tests that are not about them would trip them.
+    // The storefront tests set the real defaults back (see test/storefront.*.test.ts).
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+    MAX_OPEN_ORDERS: '1000000',
     ...env,
   })
   const redis = createRedis(config.REDIS_URL, createLogger('silent'))

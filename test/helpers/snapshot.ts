@@ -6,8 +6,8 @@ export async function storeSnapshot({ redis, sql, keys }: Pick<Deps, 'redis' | '
   for await (const batch of redis.scanStream({ match: `{${keys.prefix}}:*`, count: 1000 })) {
     names.push(...(batch as string[]))
   }
-  // Ids remembered as missing are a read cache, not state.
-  names = names.filter((name) => !name.includes(':missing:')).sort()
+  // Ids remembered as missing (a read cache) and rate-limit buckets are not store state.
+  names = names.filter((name) => !/:(missing|rate):/.test(name)).sort()
   const redisState: Record<string, unknown> = {}
   for (const name of names) {
     const type = await redis.type(name)

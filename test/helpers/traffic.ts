@@ -36,7 +36,9 @@ export async function runTraffic(
     acknowledged.set(orderId, 'paid')
     if (i % 6 === 3) return
     const decided =
-      i % 6 === 0 ? await store.confirm(paid.body.data.id) : await store.reject(paid.body.data.id)
+      i % 6 === 0
+        ? await store.confirm(paid.body.data.payment_id)
+        : await store.reject(paid.body.data.payment_id)
     if (decided.status === 200)
       acknowledged.set(orderId, i % 6 === 0 ? 'payment_confirmed' : 'payment_rejected')
   }

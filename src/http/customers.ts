@@ -1,0 +1,127 @@
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { z } from '@hono/zod-openapi'
+import { createMiddleware } from 'hono/factory'
+import { errors as joseErrors, jwtVerify } from 'jose'
+import type { Config } from '../config.js'
+import type { AppEnv } from '../deps.js'
+import { bearerToken } from './caller.js'
+import { ApiError } from './errors.js'
+
+/** Who a storefront request acts for. */
+export type Viewer = { kind: 'admin' } | { kind: 'customer'; id: string } | { kind: 'anonymous' }
+
+export const ANONYMOUS: Viewer = { kind: 'anonymous' }
+
+const CONTROLS = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u
+const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu
+export const MAX_CUSTOMER_ID = 128
+
+/**
+ * The one spelling of a customer: Unicode NFKC (so `ａｌｉｃｅ` is `alice`),
+ * without default-ignorable characters (zero-width spaces and joiners),
+ * trimmed, and case-folded. Limits count per normalised customer.
+ */
+export function customerKey(raw: string): string {
+  return raw
+    .normalize('NFKC')
+    .replace(IGNORABLE, '')
+    .trim()
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC')
+}
+
+/** A body `customer_id`: no control characters, then normalised (see customerKey). */
+export const CustomerIdSchema = z
+  .string()
+  .refine((s) => !CONTROLS.test(s), 'must not contain control characters')
+  .transform(customerKey)
+  .pipe(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_CUSTOMER_ID, `must be at most ${MAX_CUSTOMER_ID} characters`),
+  )
+
+interface VerificationKey {
+  key: Uint8Array | KeyObject
+  algorithms: string[]
+}
+
+/**
+ * Verifies customer tokens when CUSTOMER_JWT_SECRET (HS256) or
+ * CUSTOMER_JWT_PUBLIC_KEY (RS256 or ES256) is set; null in anonymous mode.
+ * A token needs `sub` and `exp`, and the configured issuer and audience.
+ */
+export function customerVerifier(config: Config) {
+  const keys: VerificationKey[] = []
+  if (config.CUSTOMER_JWT_SECRET) {
+    keys.push({ key: new TextEncoder().encode(config.CUSTOMER_JWT_SECRET), algorithms: ['HS256'] })
+  }
+  if (config.CUSTOMER_JWT_PUBLIC_KEY) {
+    const key = createPublicKey(config.CUSTOMER_JWT_PUBLIC_KEY)
+    keys.push({ key, algorithms: key.asymmetricKeyType === 'ec' ? ['ES256'] : ['RS256'] })
+  }
+  if (keys.length === 0) return null
+  const options = {
+    requiredClaims: ['sub', 'exp'],
+    ...(config.CUSTOMER_JWT_ISSUER ? { issuer: config.CUSTOMER_JWT_ISSUER } : {}),
+    ...(config.CUSTOMER_JWT_AUDIENCE ? { audience: config.CUSTOMER_JWT_AUDIENCE } : {}),
+  }
+  /** The customer a token names, or null if it is not valid. */
+  return async (token: string): Promise<string | null> => {
+    for (const { key, algorithms } of keys) {
+      try {
+        const { payload } = await jwtVerify(token, key, { ...options, algorithms })
+        const parsed = CustomerIdSchema.safeParse(payload.sub)
+        return parsed.success ? parsed.data : null
+      } catch (err) {
+        if (!(err instanceof joseErrors.JOSEError)) throw err
+      }
+    }
+    return null
+  }
+}
+
+export type CustomerVerifier = NonNullable<ReturnType<typeof customerVerifier>>
+
+/**
+ * Storefront routes: with customer tokens on, the caller must send the admin
+ * token or a valid customer token (else 401), and acts for the token's `sub`.
+ * In anonymous mode anyone may call, and the body's customer_id is trusted.
+ */
+export function storefrontAuth(verify: CustomerVerifier | null) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (c.get('caller') === 'admin') {
+      c.set('viewer', { kind: 'admin' })
+      return next()
+    }
+    if (!verify) {
+      c.set('viewer', ANONYMOUS)
+      return next()
+    }
+    const token = bearerToken(c.req.header('authorization'))
+    const customer = token ? await verify(token) : null
+    if (!customer) {
+      throw new ApiError(
+        'UNAUTHORIZED',
+        token
+          ? 'The customer token is not valid (signature, expiry, issuer or audience).'
+          : 'This route needs a customer token: send Authorization: Bearer <token>.',
+      )
+    }
+    c.set('viewer', { kind: 'customer', id: customer })
+    c.set('caller', `customer:${customer}`)
+    await next()
+  })
+}
+
+export const CUSTOMER_SECURITY: Record<string, string[]>[] = [
+  { customerToken: [] },
+  { adminToken: [] },
+]
+
+/** The viewer storefront auth set (anonymous when no auth ran). */
+export function viewerOf(c: { get: (key: 'viewer') => Viewer | undefined }): Viewer {
+  return c.get('viewer') ?? ANONYMOUS
+}
