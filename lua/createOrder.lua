@@ -1,7 +1,8 @@
 --[[
   Creates a draft order. Availability is a soft check here: nothing is reserved.
-  A customer may hold a limited number of open orders (drafts and checkouts),
-  and a product outside its sale window is refused early.
+  A customer may hold a limited number of open orders (drafts and checkouts).
+  A product whose sale has ended is refused; one whose sale has not started yet
+  may be put in a draft, ready for the moment checkout opens.
 
   Input:
     KEYS[1]    readiness marker
@@ -27,7 +28,6 @@
     {'DRAFTS_FULL', drafts}           the store holds its most drafts
     {'TOO_MANY_OPEN_ORDERS', open, max}
     {'NOT_FOUND', productId}
-    {'SALE_NOT_STARTED', productId, startsMs}
     {'SALE_ENDED', productId, endsMs}
     {'OUT_OF_STOCK', productId, available}
     {'CUSTOMER_REQUIRED', productId}
@@ -86,7 +86,7 @@ for i = FIRST_PRODUCT, #KEYS do
     return { 'NOT_FOUND', productId }
   end
   local closed, at = saleClosed(p[6], p[7], now)
-  if closed then
+  if closed == 'SALE_ENDED' then
     return { closed, productId, at }
   end
   local left = tonumber(p[5])

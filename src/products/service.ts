@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js'
 import { decimalToMinor, toDecimalString, toMinorUnits } from '../money.js'
 import { failureToApiError } from '../redis/replies.js'
 import { loadProductScript, restockProductScript, updateProductScript } from '../stock/scripts.js'
-import { getProduct } from './catalogue.js'
+import { getProduct, rememberNames } from './catalogue.js'
 import {
   type CreateProductInput,
   MAX_TOTAL_STOCK,
@@ -98,7 +98,10 @@ export async function updateProduct(deps: Deps, id: number, input: UpdateProduct
   if (input.sale_ends_at !== undefined) changes.sale_ends = ms(input.sale_ends_at)
   const reply = await updateProductScript(deps, id, changes)
   if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
-  return getProduct(deps, id)
+  const product = await getProduct(deps, id)
+  // Order lines show names from a short in-process cache: this process shows the new one now.
+  rememberNames(deps, new Map([[id, product.name]]))
+  return product
 }
 
 /** Adds units atomically in Redis; the restock event carries the ledger row to Postgres. */
