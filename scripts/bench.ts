@@ -1,127 +1,451 @@
 /**
- * Side-by-side benchmark: checkout against a bare Hono echo route, measured in
- * the same run on the same machine, so the ratio means something even where
- * absolute numbers are noisy. Bounded: a few seconds per round.
+ * One command, one run, everything side by side (`npm run bench`):
  *
- *   npm run bench            (uses the local Redis and PostgreSQL; makes a scratch database)
- *   BENCH_SECONDS=10 BENCH_CONNECTIONS=100 npm run bench
+ *   npm run bench                        10 s rounds
+ *   npm run bench -- --quick --out r.json   3 s rounds, under a minute, JSON results
+ *
+ * It builds and starts the service as `npm start` runs it (ROLE=all: WEB_CONCURRENCY
+ * API processes, one jobs process with the write-behind worker and the sweeper,
+ * LOG_LEVEL=info) on a scratch database and key prefix, with BENCH_PORT serving
+ * the two reference routes (a bare Hono echo, and a Postgres-only checkout) from
+ * the same processes. Every round uses the same load generator and settings:
+ * wrk (-t1 -c64) when installed, else autocannon. Then it checks that nothing was
+ * oversold, and compares the rates as ratios, which mean something even where
+ * absolute numbers are noisy.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcess, execSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createInterface } from 'node:readline'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { createSql } from '../src/db/client.js'
+import { createOrderScript } from '../src/orders/scripts.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { createTestDatabase, deleteKeys, REDIS_URL } from '../test/helpers/context.js'
+import { measureDrain } from './drain.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 20_000)
+const args = process.argv.slice(2)
+const QUICK = args.includes('--quick')
+const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10))
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64)
+const DRAFTS = Number(process.env.BENCH_DRAFTS ?? (QUICK ? 120_000 : 300_000))
 const ADMIN_TOKEN = randomBytes(24).toString('base64url')
+const PORT = 15_000 + Math.floor(Math.random() * 5_000)
+const BENCH_PORT = PORT + 1
+const work = mkdtempSync(join(tmpdir(), 'store-bench-'))
+const useWrk = (() => {
+  try {
+    execSync('wrk --version', { stdio: 'ignore' })
+    return true
+  } catch (err) {
+    return (err as { status?: number }).status === 1 // wrk --version exits 1 after printing
+  }
+})()
+
+interface Round {
+  round: string
+  rps: number
+  p50_ms: number
+  p99_ms: number
+  non2xx: number
+  errors: number
+  generator_cpu_pct: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const json = { 'content-type': 'application/json' }
 
-async function round(title: string, url: string, body: () => string) {
+/** A wrk script: the request (one body, or one per id from a file) and a JSON summary line. */
+function wrkScript(name: string, method: string, body: string | null, idsFile?: string) {
+  const request = idsFile
+    ? `local ids = {}
+for line in io.lines("${idsFile}") do ids[#ids + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  local id = ids[((i - 1) % #ids) + 1]
+  return wrk.format("${method}", nil, { ["Content-Type"] = "application/json" }, '{"order_id":"' .. id .. '"}')
+end`
+    : `wrk.method = "${method}"
+${body === null ? '' : `wrk.body = '${body}'\nwrk.headers["Content-Type"] = "application/json"`}`
+  const file = join(work, `${name}.lua`)
+  writeFileSync(
+    file,
+    `${request}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\nRESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non2xx":%d,"errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+`,
+  )
+  return file
+}
+
+/** One round with wrk (its own CPU time read from the shell's `times`). */
+async function runWrk(title: string, url: string, script: string): Promise<Round> {
+  const child = spawn('sh', [
+    '-c',
+    `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s --latency -s ${script} ${url}; times`,
+  ])
+  let out = ''
+  child.stdout.on('data', (chunk) => {
+    out += chunk
+  })
+  await once(child, 'exit')
+  const result = JSON.parse(/RESULT (\{.*\})/.exec(out)?.[1] ?? '{}') as Record<string, number>
+  const times = out.trim().split('\n').at(-1)?.split(/\s+/) ?? []
+  const seconds = (t: string | undefined) => {
+    const m = /(\d+)m([\d.]+)s/.exec(t ?? '')
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0
+  }
+  const cpu = seconds(times[0]) + seconds(times[1])
+  const duration = (result.duration_us ?? 1) / 1e6
+  return {
+    round: title,
+    rps: Math.round((result.requests ?? 0) / duration),
+    p50_ms: (result.p50_us ?? 0) / 1000,
+    p99_ms: (result.p99_us ?? 0) / 1000,
+    non2xx: result.non2xx ?? 0,
+    errors: result.errors ?? 0,
+    generator_cpu_pct: Math.round((cpu / duration) * 100),
+  }
+}
+
+/** The same round with autocannon, for machines without wrk. */
+async function runAutocannon(
+  title: string,
+  url: string,
+  method: 'GET' | 'POST',
+  body: (() => string) | null,
+): Promise<Round> {
+  const before = process.cpuUsage()
   const result = await autocannon({
     url,
-    method: 'POST',
+    method,
     headers: json,
     connections: CONNECTIONS,
     duration: SECONDS,
-    requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
+    ...(body ? { requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }] } : {}),
   })
-  const row = {
+  const cpu = process.cpuUsage(before)
+  return {
     round: title,
-    'req/s': Math.round(result.requests.average),
-    'p50 ms': result.latency.p50,
-    'p99 ms': result.latency.p99,
-    '2xx': result['2xx'],
+    rps: Math.round(result.requests.average),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    generator_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / SECONDS) * 100),
   }
-  return row
 }
 
-async function inParallel<T>(count: number, limit: number, task: (i: number) => Promise<T>) {
-  const results: T[] = new Array(count)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < count) {
-        const i = next++
-        results[i] = await task(i)
-      }
-    }),
-  )
-  return results
+function round(
+  title: string,
+  url: string,
+  options: { method?: 'GET' | 'POST'; body?: string; ids?: string[] },
+) {
+  const method = options.method ?? 'POST'
+  if (useWrk) {
+    let idsFile: string | undefined
+    if (options.ids) {
+      idsFile = join(work, `${title.replace(/\W+/g, '-')}.ids`)
+      writeFileSync(idsFile, `${options.ids.join('\n')}\n`)
+    }
+    return runWrk(
+      title,
+      url,
+      wrkScript(title.replace(/\W+/g, '-'), method, options.body ?? null, idsFile),
+    )
+  }
+  let i = 0
+  const ids = options.ids
+  const body = ids
+    ? () => JSON.stringify({ order_id: ids[i++ % ids.length] })
+    : options.body
+      ? () => options.body as string
+      : null
+  return runAutocannon(title, url, method, body)
+}
+
+/** Resident memory of the service's processes, MB. */
+function rssMb(root: ChildProcess): number {
+  const pids = [String(root.pid)]
+  try {
+    pids.push(...execSync(`pgrep -P ${root.pid}`).toString().trim().split('\n').filter(Boolean))
+  } catch {}
+  let kb = 0
+  for (const pid of pids) {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    kb += Number(m?.[1] ?? 0)
+  }
+  return Math.round(kb / 1024)
 }
 
 const db = await createTestDatabase()
 const prefix = `bench-${randomBytes(4).toString('hex')}`
-const child = spawn(
-  'node',
-  [
-    ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
-    '--import',
-    'tsx',
-    'scripts/bench-server.ts',
-  ],
-  {
+const keys = storeKeys(prefix)
+const redis = createRedis(REDIS_URL, () => {})
+await redis.connect()
+const sql = createSql(db.url, { max: 4 })
+let service: ChildProcess | undefined
+
+try {
+  console.log('building…')
+  execSync('npm run build --silent', { stdio: 'inherit' })
+  await sql`create table bench_stock (id int primary key, quantity int not null check (quantity >= 0))`
+  await sql`create table bench_orders (id bigserial primary key, product_id int not null, quantity int not null, created_at timestamptz not null default now())`
+  await sql`insert into bench_stock values (1, 1000000000)`
+
+  // BENCH_PROF=DIR writes a CPU profile of every service process to DIR (node --cpu-prof).
+  const profile = process.env.BENCH_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`]
+    : []
+  service = spawn(process.execPath, [...profile, 'dist/main.js'], {
     env: {
       ...process.env,
       DATABASE_URL: db.url,
       REDIS_URL,
       KEY_PREFIX: prefix,
       ADMIN_TOKEN,
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: String(PORT),
+      BENCH_PORT: String(BENCH_PORT),
+      EXPIRY_SWEEP_INTERVAL_MS: '1000',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
-  },
-)
-try {
-  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string]
-  const { echoUrl, storeUrl } = JSON.parse(line) as { echoUrl: string; storeUrl: string }
+  })
+  let listening = 0
+  service.stdout?.on('data', (chunk: Buffer) => {
+    // Logs are read and dropped, as a log shipper would: their cost stays in the measurement.
+    if (chunk.includes('listening on')) listening += 1
+  })
+  const base = `http://127.0.0.1:${PORT}`
+  const benchBase = `http://127.0.0.1:${BENCH_PORT}`
+  for (let i = 0; i < 200 && listening === 0; i++) await sleep(50)
+  await sleep(500)
 
-  const product = await fetch(`${storeUrl}/api/v1/products`, {
-    method: 'POST',
-    headers: { ...json, authorization: `Bearer ${ADMIN_TOKEN}` },
-    body: JSON.stringify({ name: 'Bench', quantity: 1_000_000, price: 10 }),
-  }).then((r) => r.json() as Promise<{ data: { id: number } }>)
-  const productId = product.data.id
-  const orderIds = await inParallel(ORDERS, 50, async () => {
-    const res = await fetch(`${storeUrl}/api/v1/create-order`, {
+  const admin = { ...json, authorization: `Bearer ${ADMIN_TOKEN}` }
+  const addProduct = async (name: string, quantity: number) =>
+    (
+      (await (
+        await fetch(`${base}/api/v1/products`, {
+          method: 'POST',
+          headers: admin,
+          body: JSON.stringify({ name, quantity, price: 10 }),
+        })
+      ).json()) as { data: { id: number } }
+    ).data.id
+  const big = await addProduct('Bench', 1_000_000)
+  for (let i = 0; i < 99; i++) {
+    await fetch(`${base}/api/v1/products/${big}/restock`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ quantity: 1_000_000 }),
+    })
+  }
+  const soldOut = await addProduct('Sold out', 1)
+  const last = (await (
+    await fetch(`${base}/api/v1/create-order`, {
       method: 'POST',
       headers: json,
-      body: JSON.stringify({ products: [{ product_id: productId, quantity: 1 }] }),
+      body: JSON.stringify({ products: [{ product_id: soldOut, quantity: 1 }] }),
     })
-    return ((await res.json()) as { data: { id: string } }).data.id
+  ).json()) as { data: { id: string } }
+  await fetch(`${base}/api/v1/checkout-order`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ order_id: last.data.id }),
   })
+  for (let i = 0; i < 30; i++) await addProduct(`Catalogue ${i}`, 100)
 
-  let i = 0
-  const orderBody = () => JSON.stringify({ order_id: orderIds[i++ % orderIds.length] })
-  const echo = await round('bare Hono echo (POST /echo)', `${echoUrl}/echo`, orderBody)
-  const checkout = await round(
-    'checkout (POST /api/v1/checkout-order)',
-    `${storeUrl}/api/v1/checkout-order`,
-    orderBody,
+  console.log(`preparing ${DRAFTS} drafts through lua/createOrder.lua…`)
+  const drafts: string[] = []
+  for (let start = 0; start < DRAFTS; start += 2_000) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(2_000, DRAFTS - start) }, async () => {
+        const orderId = crypto.randomUUID()
+        const reply = await createOrderScript(
+          { redis, keys },
+          {
+            orderId,
+            customerId: '',
+            lines: [{ product_id: big, quantity: 1 }],
+            draftTtlMs: 3_600_000,
+            maxBacklog: 10_000_000,
+            maxDrafts: 10_000_000,
+            maxOpenOrders: 1,
+          },
+        )
+        if (reply.code !== 'OK') throw new Error(`draft refused: ${reply.code}`)
+        return orderId
+      }),
+    )
+    drafts.push(...batch)
+  }
+  const waitForBacklog = async () => {
+    for (let i = 0; i < 600 && (await redis.xlen(keys.events)) > 0; i++) await sleep(100)
+  }
+  await waitForBacklog()
+
+  const rounds: Record<string, Round> = {}
+  // BENCH_ONLY=checkout (a comma list of round keys) runs only those rounds: for profiling one path.
+  const only = process.env.BENCH_ONLY?.split(',')
+  const run = async (
+    key: string,
+    title: string,
+    url: string,
+    options: Parameters<typeof round>[2],
+  ) => {
+    if (only && !only.includes(key)) return
+    await waitForBacklog()
+    rounds[key] = await round(title, url, options)
+    console.log(`${title}: ${rounds[key].rps} req/s, p99 ${rounds[key].p99_ms} ms`)
+  }
+
+  await run('echo', 'bare Hono JSON echo', `${benchBase}/echo`, {
+    body: '{"order_id":"01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10"}',
+  })
+  await run('create', 'create-order', `${base}/api/v1/create-order`, {
+    body: `{"products":[{"product_id":${big},"quantity":1}]}`,
+  })
+  await waitForBacklog()
+  await redis.config('RESETSTAT')
+  const cpuBefore = processCpu()
+  await run('checkout', 'checkout (fresh drafts)', `${base}/api/v1/checkout-order`, { ids: drafts })
+  console.log('CPU used during the checkout round, by process (% of one core):')
+  console.table(cpuShare(cpuBefore, processCpu(), SECONDS))
+  const checkouts = (rounds.checkout?.rps ?? 0) * SECONDS
+  await waitForBacklog()
+  const stats = (await redis.info('commandstats')) as string
+  const commandStats = [...stats.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)].map(
+    ([, command, calls, usec]) => ({ command, calls: Number(calls), usec: Number(usec) }),
   )
-  const create = await round(
-    'create-order (POST /api/v1/create-order)',
-    `${storeUrl}/api/v1/create-order`,
-    () => JSON.stringify({ products: [{ product_id: productId, quantity: 1 }] }),
+  const redisUs = commandStats.reduce((sum, c) => sum + c.usec, 0)
+  console.log('Redis time during the checkout round, by command (INFO commandstats):')
+  console.table(
+    commandStats
+      .sort((a, b) => b.usec - a.usec)
+      .slice(0, 8)
+      .map((c) => ({
+        ...c,
+        us_per_checkout: Math.round((c.usec / Math.max(1, checkouts)) * 10) / 10,
+      })),
   )
-  console.table([echo, checkout, create])
-  console.log(
-    `checkout / echo throughput: ${(checkout['req/s'] / echo['req/s']).toFixed(2)}  ` +
-      `create-order / echo: ${(create['req/s'] / echo['req/s']).toFixed(2)}  ` +
-      `(${CONNECTIONS} connections, ${SECONDS}s per round)`,
+  await run('soldOut', 'create-order on a sold-out product (409)', `${base}/api/v1/create-order`, {
+    body: `{"products":[{"product_id":${soldOut},"quantity":1}]}`,
+  })
+  await run('products', 'GET /api/v1/products', `${base}/api/v1/products`, { method: 'GET' })
+  await run(
+    'pg',
+    'Postgres-only checkout (UPDATE … WHERE quantity >= n + INSERT)',
+    `${benchBase}/pg-checkout`,
+    {
+      body: '{"product_id":1,"quantity":1}',
+    },
   )
+  const rss = rssMb(service)
+
+  console.log('drain round: appending checkout traffic, then timing the worker…')
+  const drain =
+    only && !only.includes('drain')
+      ? { drainPerSecond: 0 }
+      : await measureDrain(QUICK ? 20_000 : 50_000)
+
+  // Nothing oversold: every product's counters add up to its ledger, none negative.
+  await waitForBacklog()
+  let oversold = 0
+  const ledger = await sql<{ product_id: number; total: number }[]>`
+    select product_id, sum(quantity)::bigint as total from stock_ledger group by product_id
+  `
+  for (const { product_id, total } of ledger) {
+    const [a, r, s] = (
+      await redis.hmget(keys.product(product_id), 'available', 'reserved', 'sold')
+    ).map(Number)
+    if ((a ?? 0) < 0 || (a ?? 0) + (r ?? 0) + (s ?? 0) !== Number(total)) oversold += 1
+    oversold += Math.max(0, (r ?? 0) + (s ?? 0) - Number(total))
+  }
+
+  const echoRps = rounds.echo?.rps ?? 1
+  const result = {
+    machine: `${execSync('nproc').toString().trim()} cores, ${process.version}, ${useWrk ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s rounds`,
+    echo_rps: echoRps,
+    create_rps: rounds.create?.rps ?? 0,
+    checkout_rps: rounds.checkout?.rps ?? 0,
+    checkout_p99_ms: rounds.checkout?.p99_ms ?? 0,
+    sold_out_rps: rounds.soldOut?.rps ?? 0,
+    products_rps: rounds.products?.rps ?? 0,
+    pg_baseline_rps: rounds.pg?.rps ?? 0,
+    drain_events_per_s: drain.drainPerSecond,
+    redis_us_per_checkout: checkouts > 0 ? Math.round((redisUs / checkouts) * 10) / 10 : 0,
+    rss_mb: rss,
+    oversold,
+    checkout_vs_echo: round2((rounds.checkout?.rps ?? 0) / echoRps),
+    sold_out_vs_echo: round2((rounds.soldOut?.rps ?? 0) / echoRps),
+    products_vs_echo: round2((rounds.products?.rps ?? 0) / echoRps),
+    checkout_vs_pg: round2((rounds.checkout?.rps ?? 0) / (rounds.pg?.rps || 1)),
+    drain_vs_checkout: round2(drain.drainPerSecond / (rounds.checkout?.rps || 1)),
+    rounds: Object.values(rounds),
+  }
+  console.table(result.rounds)
+  const targets: [string, boolean][] = [
+    ['checkout ≥ 0.6× echo', result.checkout_vs_echo >= 0.6],
+    ['checkout p99 ≤ 25 ms', result.checkout_p99_ms <= 25],
+    ['sold-out ≥ 0.8× echo', result.sold_out_vs_echo >= 0.8],
+    ['product list ≥ 0.6× echo', result.products_vs_echo >= 0.6],
+    ['Redis ≤ 15 µs per checkout', result.redis_us_per_checkout <= 15],
+    ['checkout ≥ 10× Postgres-only', result.checkout_vs_pg >= 10],
+    ['drain ≥ 1.5× checkout', result.drain_vs_checkout >= 1.5],
+    ['nothing oversold', result.oversold === 0],
+  ]
+  for (const [target, met] of targets) console.log(`${met ? 'met ' : 'MISS'}  ${target}`)
+  console.log(JSON.stringify({ ...result, rounds: undefined }, null, 2))
+  if (OUT) writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`)
 } finally {
-  child.kill('SIGTERM')
-  await once(child, 'exit')
-  const redis = createRedis(REDIS_URL, () => {})
-  await redis.connect()
-  await deleteKeys({ redis, keys: storeKeys(prefix) })
+  if (service && service.exitCode === null) {
+    service.kill('SIGTERM')
+    await Promise.race([once(service, 'exit'), sleep(15_000)])
+  }
+  await deleteKeys({ redis, keys })
   redis.disconnect()
+  await sql.end()
   await db.drop()
+}
+
+/** CPU seconds used so far by every process on the machine, by name (from /proc). */
+function processCpu(): Map<string, number> {
+  const ticks = Number(execSync('getconf CLK_TCK').toString())
+  const byName = new Map<string, number>()
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const name = /\((.*)\)/.exec(stat)?.[1] ?? '?'
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const cpu = (Number(fields[11]) + Number(fields[12])) / ticks
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      const label = cmdline.includes('dist/main.js') ? `node ${pid}` : name
+      byName.set(label, (byName.get(label) ?? 0) + cpu)
+    } catch {}
+  }
+  return byName
+}
+
+function cpuShare(before: Map<string, number>, after: Map<string, number>, seconds: number) {
+  return [...after]
+    .map(([name, cpu]) => ({
+      process: name,
+      cpu_pct: Math.round(((cpu - (before.get(name) ?? 0)) / seconds) * 100),
+    }))
+    .filter((p) => p.cpu_pct >= 2)
+    .sort((a, b) => b.cpu_pct - a.cpu_pct)
+}
+
+function round2(n: number) {
+  return Math.round(n * 100) / 100
 }

@@ -23,7 +23,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'may only hold letters, digits and _ . : -')
     .default('store'),
-  ROLE: z.enum(['all', 'api', 'worker', 'sweeper', 'reporter']).default('all'),
+  ROLE: z.enum(['all', 'api', 'jobs', 'worker', 'sweeper', 'reporter']).default('all'),
+  /** API processes ROLE=all runs (node:cluster); default: one per core. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** Benchmark only: also serve a bare Hono echo and a Postgres-only checkout on this port. */
+  BENCH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   BODY_LIMIT_BYTES: positiveInt(64 * 1024),
   RESERVATION_TTL_SECONDS: positiveInt(600),
   DRAFT_TTL_SECONDS: positiveInt(24 * 60 * 60),
@@ -61,6 +65,10 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
   MAX_OPEN_ORDERS: positiveInt(5),
+  /** How long a process serves GET /products from its copy of the catalogue; 0 reads Redis every time. */
+  CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** How long a process refuses a product a script found sold out, without asking Redis; 0 turns it off. */
+  SOLD_OUT_HINT_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

@@ -1,10 +1,14 @@
+import cluster, { type Worker } from 'node:cluster'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { benchApp } from './bench/routes.js'
+import { type Config, ConfigError, loadConfig } from './config.js'
 import { migrate } from './db/migrate.js'
+import type { Deps } from './deps.js'
 import { periodic } from './jobs.js'
-import { createLogger } from './logger.js'
+import { createLogger, type Logger } from './logger.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
 import { ensureHydrated } from './recovery/hydrate.js'
 import { connect, disconnect, StartupError } from './runtime.js'
@@ -14,29 +18,66 @@ import { logBacklog } from './worker/status.js'
 import { writeBehindWorker } from './worker/writeBehind.js'
 
 /**
- * The service. ROLE (or --role=) picks what this process runs: `all` (default:
- * API, write-behind worker, expiry sweeper and stock report), or one of `api`,
- * `worker`, `sweeper`, `reporter`.
+ * The service. ROLE (or --role=) picks what a process runs:
+ * - `all` (default): this process prepares the store (migrations, Redis loaded
+ *   or rebuilt), then supervises WEB_CONCURRENCY API processes (node:cluster,
+ *   sharing the port) and one `jobs` process, restarting any that dies. The
+ *   write-behind worker and the sweeper so never share an event loop with checkouts.
+ * - `api`, `jobs` (worker + sweeper + stock report), or one of `worker`,
+ *   `sweeper`, `reporter`: that part alone, in this process.
  */
 async function main() {
   if (existsSync('.env')) process.loadEnvFile('.env')
-  const roleArg = process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length)
+  // A process the supervisor started takes its role from the environment it was given.
+  const roleArg = cluster.isWorker
+    ? undefined
+    : process.argv.find((a) => a.startsWith('--role='))?.slice('--role='.length)
   const config = loadConfig(roleArg ? { ...process.env, ROLE: roleArg } : process.env)
   const logger = createLogger(config.LOG_LEVEL)
+  if (config.ROLE === 'all' && cluster.isPrimary) return supervise(config, logger)
+
   const deps = await connect(config, logger)
+  if (!cluster.isWorker) await prepare(deps)
+  const stops = start(deps)
 
-  await migrate(deps.sql, (name) => logger.info({ migration: name }, 'applying migration'))
-  // Before any checkout: rebuild an empty Redis from Postgres, else top up missing products.
-  if (!(await ensureHydrated(deps))) {
-    logger.info({ products_loaded: await loadStockIntoRedis(deps) }, 'stock loaded into Redis')
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_MS)
+    force.unref()
+    for (const stop of stops) await stop()
+    await disconnect(deps)
+    logger.info('stopped')
+    logger.flush()
+    process.exit(0)
   }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
 
-  const runs = (role: string) => config.ROLE === 'all' || config.ROLE === role
+/** Migrations, then Redis made ready: rebuilt from Postgres if empty, else topped up. */
+async function prepare(deps: Deps) {
+  await migrate(deps.sql, (name) => deps.logger.info({ migration: name }, 'applying migration'))
+  if (!(await ensureHydrated(deps))) {
+    deps.logger.info({ products_loaded: await loadStockIntoRedis(deps) }, 'stock loaded into Redis')
+  }
+}
+
+/** Starts this process's parts; returns their stops, in the order to call them. */
+function start(deps: Deps): (() => Promise<void>)[] {
+  const { config, logger } = deps
+  const role = config.ROLE
+  const runs = (part: string) => role === part || (role === 'jobs' && part !== 'api')
   const stops: (() => Promise<void>)[] = []
 
   if (runs('worker')) {
     const worker = writeBehindWorker(deps)
-    await worker.start()
+    void worker.start()
     stops.push(worker.stop)
     const monitor = periodic('write-behind-monitor', 10_000, () => logBacklog(deps), logger)
     monitor.start()
@@ -63,7 +104,7 @@ async function main() {
     reporter.start()
     stops.push(reporter.stop)
   }
-  if (runs('api')) {
+  if (role === 'api') {
     const app = createApp(deps)
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
       const host = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST
@@ -72,25 +113,57 @@ async function main() {
     })
     // Stop accepting first and let in-flight requests finish, before the jobs and connections close.
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    if (config.BENCH_PORT !== undefined) {
+      const bench = serve({
+        fetch: benchApp(deps).fetch,
+        port: config.BENCH_PORT,
+        hostname: config.HOST,
+      })
+      stops.unshift(() => new Promise<void>((resolve) => bench.close(() => resolve())))
+    }
   }
+  return stops
+}
 
+/** ROLE=all: prepare once, then run the API processes and the jobs process, and keep them running. */
+async function supervise(config: Config, logger: Logger) {
+  const deps = await connect(config, logger)
+  await prepare(deps)
+  await disconnect(deps)
+
+  const apiProcesses = config.WEB_CONCURRENCY ?? availableParallelism()
+  const roles = new Map<Worker, string>()
   let stopping = false
-  const shutdown = async (signal: string) => {
+  const fork = (role: string) => {
+    const worker = cluster.fork({ ROLE: role })
+    roles.set(worker, role)
+  }
+  cluster.on('exit', (worker, code, signal) => {
+    const role = roles.get(worker) ?? 'api'
+    roles.delete(worker)
+    if (stopping) {
+      if (roles.size === 0) process.exit(0)
+      return
+    }
+    logger.error({ role, code, signal }, 'a service process died; starting another')
+    setTimeout(() => fork(role), 500)
+  })
+  for (let i = 0; i < apiProcesses; i++) fork('api')
+  fork('jobs')
+  logger.info(
+    { api_processes: apiProcesses },
+    'online-store started: API processes and one jobs process',
+  )
+
+  const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
-    logger.info({ signal }, 'shutting down')
-    const force = setTimeout(() => {
-      logger.error('shutdown timed out; exiting')
-      process.exit(1)
-    }, config.SHUTDOWN_TIMEOUT_MS)
-    force.unref()
-    for (const stop of stops) await stop()
-    await disconnect(deps)
-    logger.info('stopped')
-    process.exit(0)
+    logger.info({ signal }, 'shutting down every process')
+    for (const worker of roles.keys()) worker.process.kill('SIGTERM')
+    setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 1_000).unref()
   }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
 }
 
 main().catch((err) => {

@@ -42,7 +42,8 @@ async function customerOf(c: Context<AppEnv>): Promise<string | null> {
   if (viewer?.kind === 'customer') return viewer.id
   if (c.req.method !== 'POST') return null
   const body = (await c.req.json().catch(() => null)) as { customer_id?: unknown } | null
-  const parsed = CustomerIdSchema.safeParse(body?.customer_id)
+  if (typeof body?.customer_id !== 'string') return null
+  const parsed = CustomerIdSchema.safeParse(body.customer_id)
   return parsed.success ? parsed.data : null
 }
 

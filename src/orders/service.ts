@@ -5,9 +5,11 @@ import type { Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
 import { productNames, rememberNames } from '../products/catalogue.js'
+import { clearSoldOut, hintedSoldOut, hintSoldOut } from '../products/soldOut.js'
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
 import { readArchived, readArchivedOrder } from './archive.js'
+import { cachedHead, rememberHead } from './linesCache.js'
 import { type LineRecord, type OrderRecord, parseLines, presentOrder } from './records.js'
 import type { CreateOrderInput, Order } from './schemas.js'
 import {
@@ -38,17 +40,29 @@ export async function loadLines(
   viewer: Viewer,
 ): Promise<LineRecord[]> {
   const { redis, keys } = deps
-  const [[, head], [, ready]] = ((await redis
-    .pipeline()
-    .hmget(keys.order(orderId), 'lines', 'customer_id')
-    .exists(keys.hydrated)
-    .exec()) ?? []) as [[unknown, (string | null)[]], [unknown, number]]
-  const [raw, customerId] = head ?? []
-  if (typeof raw === 'string') {
-    ensureVisible(viewer, customerId ?? '', orderId)
-    return parseLines(raw)
+  const cached = cachedHead(redis, orderId)
+  if (cached) {
+    ensureVisible(viewer, cached.customerId, orderId)
+    return cached.lines
   }
-  if (ready === 0) return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
+  const [raw, customerId] = await redis.hmget(keys.order(orderId), 'lines', 'customer_id')
+  if (typeof raw === 'string') {
+    const head = { lines: parseLines(raw), customerId: customerId ?? '' }
+    rememberHead(redis, orderId, head)
+    ensureVisible(viewer, head.customerId, orderId)
+    return head.lines
+  }
+  return orderGone(deps, orderId, viewer)
+}
+
+/**
+ * Redis does not hold the order (any more): it is being rebuilt, or the order
+ * is final and lives in Postgres (no change applies), or it never existed.
+ */
+export async function orderGone(deps: Deps, orderId: string, viewer: Viewer): Promise<never> {
+  if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+    return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
+  }
   const archived = await readArchived(deps, 'order', orderId, () =>
     readArchivedOrder(deps, orderId),
   )
@@ -71,9 +85,37 @@ export async function showOrder(
   return presentOrder(order, names, available)
 }
 
-async function orderFrom(deps: Deps, reply: OrderReply, orderId: string): Promise<Order> {
-  if (reply.code !== 'OK') return refuse(deps, reply, subject(orderId))
+async function orderFrom(
+  deps: Deps,
+  reply: OrderReply,
+  orderId: string,
+  viewer: Viewer,
+): Promise<Order> {
+  // Lines known in process, but the order left Redis: say what became of it.
+  if (reply.code === 'NOT_FOUND' && reply.productId === undefined) {
+    return orderGone(deps, orderId, viewer)
+  }
+  if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
   return showOrder(deps, reply.order)
+}
+
+/** A script that found a product with nothing left makes this process refuse it for a moment. */
+function noteSoldOut<F extends { code: string; productId?: number; available?: number }>(
+  deps: Deps,
+  failure: F,
+): F {
+  if (failure.code === 'OUT_OF_STOCK' && failure.available === 0 && failure.productId) {
+    hintSoldOut(deps.redis, failure.productId, deps.config.SOLD_OUT_HINT_MS)
+  }
+  return failure
+}
+
+/** Refuses at once, without Redis, a line whose product a script just found sold out. */
+function refuseHintedSoldOut(deps: Deps, productIds: Iterable<number>, orderId: string) {
+  const productId = hintedSoldOut(deps.redis, productIds)
+  if (productId !== undefined) {
+    refuse(deps, { code: 'OUT_OF_STOCK', productId, available: 0 }, subject(orderId))
+  }
 }
 
 /** Merges repeated product ids into one line, keeping first-seen order. */
@@ -105,17 +147,25 @@ export async function createOrder(
 ): Promise<Order> {
   const { config } = deps
   const orderId = uuidv7()
+  const customerId = customerFor(viewer, input.customer_id)
+  const lines = mergeLines(input.products)
+  refuseHintedSoldOut(
+    deps,
+    lines.map((l) => l.product_id),
+    orderId,
+  )
   const reply = await createOrderScript(deps, {
     orderId,
-    customerId: customerFor(viewer, input.customer_id),
-    lines: mergeLines(input.products),
+    customerId,
+    lines,
     draftTtlMs: config.DRAFT_TTL_SECONDS * 1000,
     maxBacklog: config.MAX_BACKLOG,
     maxDrafts: config.MAX_DRAFTS,
     maxOpenOrders: config.MAX_OPEN_ORDERS,
   })
-  if (reply.code !== 'OK') return refuse(deps, reply, subject(orderId))
+  if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
   rememberNames(deps, reply.names)
+  rememberHead(deps.redis, orderId, { lines: parseLines(reply.order.lines), customerId })
   return presentOrder(reply.order, reply.names, reply.available)
 }
 
@@ -162,6 +212,11 @@ export async function checkoutOrder(deps: Deps, orderId: string, viewer: Viewer)
 async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const { config } = deps
   const lines = await loadLines(deps, orderId, viewer)
+  refuseHintedSoldOut(
+    deps,
+    lines.map((l) => l.product_id),
+    orderId,
+  )
   const reply = await checkoutOrderScript(
     deps,
     orderId,
@@ -169,10 +224,20 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
     config.RESERVATION_TTL_SECONDS * 1000,
     config.MAX_BACKLOG,
   )
-  return orderFrom(deps, reply, orderId)
+  return orderFrom(deps, reply, orderId, viewer)
 }
 
 export async function cancelOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const lines = await loadLines(deps, orderId, viewer)
-  return orderFrom(deps, await cancelOrderScript(deps, orderId, lines, randomUUID()), orderId)
+  const order = await orderFrom(
+    deps,
+    await cancelOrderScript(deps, orderId, lines, randomUUID()),
+    orderId,
+    viewer,
+  )
+  clearSoldOut(
+    deps.redis,
+    lines.map((l) => l.product_id),
+  )
+  return order
 }

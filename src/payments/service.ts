@@ -7,7 +7,8 @@ import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
 import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
-import { getOrder, loadLines } from '../orders/service.js'
+import { getOrder, loadLines, orderGone } from '../orders/service.js'
+import { clearSoldOut } from '../products/soldOut.js'
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
 import type { PaymentRecord } from './records.js'
@@ -37,6 +38,7 @@ function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Paym
 export async function payOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Payment> {
   const lines = await loadLines(deps, orderId, viewer)
   const reply = await payOrderScript(deps, orderId, lines, uuidv7())
+  if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
   return paymentFrom(deps, reply, `Order ${orderId}`)
 }
 
@@ -97,7 +99,14 @@ async function settlePayment(
   }
   const lines = await loadLines(deps, payment.order_id, { kind: 'admin' })
   const reply = await settlePaymentScript(deps, script, payment, lines, randomUUID())
-  return paymentFrom(deps, reply, subject(paymentId))
+  const settled = paymentFrom(deps, reply, subject(paymentId))
+  if (script === 'rejectPayment') {
+    clearSoldOut(
+      deps.redis,
+      lines.map((l) => l.product_id),
+    )
+  }
+  return settled
 }
 
 export const confirmPayment = (deps: Deps, paymentId: string) =>

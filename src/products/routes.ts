@@ -4,6 +4,7 @@ import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
+import { listProductsJson } from './catalogue.js'
 import {
   CreateProductBody,
   ListProductsQuery,
@@ -13,7 +14,7 @@ import {
   RestockBody,
   UpdateProductBody,
 } from './schemas.js'
-import { createProduct, listProducts, restockProduct, updateProduct } from './service.js'
+import { createProduct, restockProduct, updateProduct } from './service.js'
 
 export function productRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
@@ -37,8 +38,9 @@ export function productRoutes(deps: Deps) {
     }),
     async (c) => {
       const { page, per_page } = c.req.valid('query')
-      const { products, pagination } = await listProducts(deps, page, per_page)
-      return c.json({ data: products, pagination }, 200)
+      const json = await listProductsJson(deps, page, per_page)
+      // Already the response's JSON (see listProductsJson): sent as it is.
+      return c.body(json, 200, { 'content-type': 'application/json' }) as never
     },
   )
 

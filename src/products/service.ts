@@ -3,13 +3,14 @@ import type { Deps } from '../deps.js'
 import { decimalToMinor, toDecimalString, toMinorUnits } from '../money.js'
 import { failureToApiError } from '../redis/replies.js'
 import { loadProductScript, restockProductScript, updateProductScript } from '../stock/scripts.js'
-import { getProduct, rememberNames } from './catalogue.js'
+import { forgetCatalogue, getProduct, rememberNames } from './catalogue.js'
 import {
   type CreateProductInput,
   MAX_TOTAL_STOCK,
   type Product,
   type UpdateProductInput,
 } from './schemas.js'
+import { clearSoldOut } from './soldOut.js'
 
 export { getProduct, listProducts } from './catalogue.js'
 
@@ -58,6 +59,7 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
     reserved: 0,
     sold: 0,
   })
+  forgetCatalogue(deps.redis)
   return getProduct(deps, id)
 }
 
@@ -101,6 +103,7 @@ export async function updateProduct(deps: Deps, id: number, input: UpdateProduct
   const product = await getProduct(deps, id)
   // Order lines show names from a short in-process cache: this process shows the new one now.
   rememberNames(deps, new Map([[id, product.name]]))
+  forgetCatalogue(deps.redis)
   return product
 }
 
@@ -109,5 +112,7 @@ export async function restockProduct(deps: Deps, id: number, quantity: number) {
   const ledgerId = uuidv7()
   const reply = await restockProductScript(deps, id, quantity, ledgerId, MAX_TOTAL_STOCK)
   if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
+  clearSoldOut(deps.redis, [id])
+  forgetCatalogue(deps.redis)
   return { ledger_id: ledgerId, product: await getProduct(deps, id) }
 }

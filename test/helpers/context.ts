@@ -78,6 +78,8 @@ export async function createTestContext(
     RATE_LIMIT_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
     MAX_OPEN_ORDERS: '1000000',
+    // Tests read the catalogue right after changing it from outside the API.
+    CATALOGUE_CACHE_MS: '0',
     ...env,
   })
   const redis = createRedis(config.REDIS_URL, createLogger('silent'))
