@@ -4,46 +4,50 @@
  *
  *   docker compose --profile load run --rm k6
  *   k6 run -e BASE_URL=http://127.0.0.1:5000 -e ADMIN_TOKEN=... load-tests/flash-sale.ts
+ *   k6 run -e MODE=rate -e RATE=500 ... load-tests/flash-sale.ts   (constant arrival rate)
+ *
+ * Without k6: `npm run load -- flash-sale` runs the same scenario and checks.
  */
-import { check, fail } from 'k6'
+import { check } from 'k6'
 import http from 'k6/http'
 import { Counter } from 'k6/metrics'
 import type { Options } from 'k6/options'
+import { addProduct, BASE_URL, expectInSync, json, stockOf, summaryFiles } from './lib.ts'
 
-const BASE_URL = __ENV.BASE_URL ?? 'http://127.0.0.1:5000'
-const ADMIN_TOKEN = __ENV.ADMIN_TOKEN ?? ''
 const STOCK = Number(__ENV.STOCK ?? 100)
 const BUYERS = Number(__ENV.BUYERS ?? 2000)
+const RATE = Number(__ENV.RATE ?? 500)
 
 const reserved = new Counter('checkouts_reserved')
 const soldOut = new Counter('checkouts_out_of_stock')
 
+const shared = {
+  executor: 'shared-iterations' as const,
+  vus: Math.min(BUYERS, 200),
+  iterations: BUYERS,
+  maxDuration: '2m',
+}
+const arrival = {
+  executor: 'constant-arrival-rate' as const,
+  rate: RATE,
+  timeUnit: '1s',
+  duration: `${Math.ceil(BUYERS / RATE)}s`,
+  preAllocatedVUs: 100,
+  maxVUs: 1000,
+}
+
 export const options: Options = {
-  scenarios: {
-    flash_sale: {
-      executor: 'shared-iterations',
-      vus: Math.min(BUYERS, 200),
-      iterations: BUYERS,
-      maxDuration: '2m',
-    },
-  },
+  scenarios: { flash_sale: __ENV.MODE === 'rate' ? arrival : shared },
   thresholds: {
     http_req_failed: [{ threshold: 'rate<0.01', abortOnFail: false }],
+    http_req_duration: ['p(99)<500'],
     checks: ['rate>0.99'],
     checkouts_reserved: [`count<=${STOCK}`],
   },
 }
 
-const json = { 'content-type': 'application/json' }
-
 export function setup() {
-  const res = http.post(
-    `${BASE_URL}/api/v1/products`,
-    JSON.stringify({ name: `k6 flash sale ${Date.now()}`, quantity: STOCK, price: 99.99 }),
-    { headers: { ...json, authorization: `Bearer ${ADMIN_TOKEN}` } },
-  )
-  if (res.status !== 201) fail(`could not add the product: ${res.status} ${res.body}`)
-  return { productId: (res.json('data.id') as number) ?? 0 }
+  return { productId: addProduct(`k6 flash sale ${Date.now()}`, STOCK) }
 }
 
 export default function (data: { productId: number }) {
@@ -70,14 +74,15 @@ export default function (data: { productId: number }) {
 }
 
 export function teardown(data: { productId: number }) {
-  const res = http.get(`${BASE_URL}/api/v1/products?per_page=200`)
-  const products = res.json('data') as {
-    id: number
-    stock: { available: number; reserved: number }
-  }[]
-  const product = products.find((p) => p.id === data.productId)
-  check(product, {
-    'never oversold: available >= 0': (p) => p !== undefined && p.stock.available >= 0,
-    'reserved never exceeds the stock': (p) => p !== undefined && p.stock.reserved <= STOCK,
+  const stock = stockOf(data.productId)
+  check(stock, {
+    'never oversold: available >= 0': (s) => s !== undefined && s.available >= 0,
+    'exactly the stock sold (reserved) once buyers outnumber it': (s) =>
+      s !== undefined && (BUYERS < STOCK || s.reserved + s.sold === STOCK),
   })
+  expectInSync(data.productId)
+}
+
+export function handleSummary(data: Record<string, unknown>) {
+  return summaryFiles('flash-sale', data)
 }

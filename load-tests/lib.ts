@@ -1,0 +1,56 @@
+/** Shared by the k6 scenarios: settings, headers, and the invariant checks. */
+import { check } from 'k6'
+import http from 'k6/http'
+
+export const BASE_URL = __ENV.BASE_URL ?? 'http://127.0.0.1:5000'
+export const ADMIN_TOKEN = __ENV.ADMIN_TOKEN ?? ''
+export const json = { 'content-type': 'application/json' }
+export const admin = { ...json, authorization: `Bearer ${ADMIN_TOKEN}` }
+
+export function addProduct(name: string, quantity: number): number {
+  const res = http.post(
+    `${BASE_URL}/api/v1/products`,
+    JSON.stringify({ name, quantity, price: 99.99 }),
+    {
+      headers: admin,
+    },
+  )
+  if (res.status !== 201) throw new Error(`could not add the product: ${res.status} ${res.body}`)
+  return res.json('data.id') as number
+}
+
+/** Waits for the write-behind, then checks the product is in sync and no dead letter waits. */
+export function expectInSync(productId: number): boolean {
+  let status = ''
+  for (let i = 0; i < 15 && status !== 'in_sync'; i++) {
+    const res = http.get(
+      `${BASE_URL}/api/v1/check-product-quantity?product_id=${productId}&wait_ms=2000`,
+      {
+        headers: admin,
+      },
+    )
+    status = (res.json('data.products.0.status') as string) ?? `HTTP ${res.status}`
+  }
+  const ready = http.get(`${BASE_URL}/readyz`)
+  return check(null, {
+    'Redis and Postgres agree (in_sync)': () => status === 'in_sync',
+    'no dead letters': () => (ready.json('write_behind.dead_letters') as number) === 0,
+  })
+}
+
+/** The product's live counters, from the public list. */
+export function stockOf(productId: number) {
+  const products = http.get(`${BASE_URL}/api/v1/products?per_page=200`).json('data') as {
+    id: number
+    stock: { available: number; reserved: number; sold: number }
+  }[]
+  return products.find((p) => p.id === productId)?.stock
+}
+
+/** handleSummary: the usual text on stdout, plus the whole summary as JSON. */
+export function summaryFiles(name: string, data: Record<string, unknown>) {
+  return {
+    stdout: `\n${name}: ${JSON.stringify((data as { metrics?: unknown }).metrics ?? {}).length} bytes of metrics in ${name}-summary.json\n`,
+    [`${name}-summary.json`]: JSON.stringify(data, null, 2),
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * k6 smoke test: every endpoint once, in the order a sale uses them, by one
+ * user. Run it after every deploy. (`npm run load -- smoke` without k6.)
+ */
+import { check } from 'k6'
+import http from 'k6/http'
+import type { Options } from 'k6/options'
+import { addProduct, admin, BASE_URL, expectInSync, json, summaryFiles } from './lib.ts'
+
+export const options: Options = {
+  vus: 1,
+  iterations: 1,
+  thresholds: { checks: ['rate==1'] },
+}
+
+export default function () {
+  check(http.get(`${BASE_URL}/healthz`), { 'healthz 200': (r) => r.status === 200 })
+  check(http.get(`${BASE_URL}/api/v1/products`), { 'list 200': (r) => r.status === 200 })
+  const productId = addProduct(`k6 smoke ${Date.now()}`, 10)
+  const restock = http.post(
+    `${BASE_URL}/api/v1/products/${productId}/restock`,
+    JSON.stringify({ quantity: 5 }),
+    {
+      headers: admin,
+    },
+  )
+  check(restock, { 'restock 200': (r) => r.status === 200 })
+  for (const end of ['confirm', 'reject', 'cancel']) {
+    const order = http.post(
+      `${BASE_URL}/api/v1/create-order`,
+      JSON.stringify({ products: [{ product_id: productId, quantity: 1 }] }),
+      { headers: json },
+    )
+    const id = order.json('data.id') as string
+    check(http.get(`${BASE_URL}/api/v1/order/${id}`), { 'get order 200': (r) => r.status === 200 })
+    const checkout = http.post(
+      `${BASE_URL}/api/v1/checkout-order`,
+      JSON.stringify({ order_id: id }),
+      { headers: json },
+    )
+    check(checkout, { 'checkout 200': (r) => r.status === 200 })
+    if (end === 'cancel') {
+      const cancelled = http.post(
+        `${BASE_URL}/api/v1/cancel-order`,
+        JSON.stringify({ order_id: id }),
+        { headers: json },
+      )
+      check(cancelled, { 'cancel 200': (r) => r.status === 200 })
+      continue
+    }
+    const paid = http.post(`${BASE_URL}/api/v1/payment-order`, JSON.stringify({ order_id: id }), {
+      headers: json,
+    })
+    check(paid, { 'pay 201': (r) => r.status === 201 })
+    const paymentId = paid.json('data.payment_id') as string
+    const decided = http.put(`${BASE_URL}/api/v1/${end}-payment-order/${paymentId}`, null, {
+      headers: admin,
+    })
+    check(decided, { [`${end} 200`]: (r) => r.status === 200 })
+    check(http.get(`${BASE_URL}/api/v1/payment-order/${paymentId}`), {
+      'get payment 200': (r) => r.status === 200,
+    })
+  }
+  expectInSync(productId)
+}
+
+export function handleSummary(data: Record<string, unknown>) {
+  return summaryFiles('smoke', data)
+}

@@ -1,0 +1,82 @@
+/**
+ * k6 soak: a long run at a low, steady rate that mixes every ending of an
+ * order: confirm, reject, cancel, and orders left checked out to expire. At the
+ * end, Redis and Postgres must agree and no dead letter may wait.
+ * (`npm run load -- soak` without k6.)
+ *
+ *   k6 run -e BASE_URL=... -e ADMIN_TOKEN=... -e RATE=20 -e DURATION=30m load-tests/soak.ts
+ */
+import { check } from 'k6'
+import http from 'k6/http'
+import type { Options } from 'k6/options'
+import { addProduct, admin, BASE_URL, expectInSync, json, summaryFiles } from './lib.ts'
+
+export const options: Options = {
+  scenarios: {
+    soak: {
+      executor: 'constant-arrival-rate',
+      rate: Number(__ENV.RATE ?? 20),
+      timeUnit: '1s',
+      duration: __ENV.DURATION ?? '10m',
+      preAllocatedVUs: 20,
+      maxVUs: 200,
+    },
+  },
+  thresholds: {
+    http_req_failed: ['rate<0.001'],
+    http_req_duration: ['p(99)<250'],
+    checks: ['rate>0.999'],
+  },
+}
+
+const ENDS = ['confirm', 'reject', 'cancel', 'hold', 'confirm']
+
+export function setup() {
+  return { productId: addProduct(`k6 soak ${Date.now()}`, 1_000_000) }
+}
+
+export default function (data: { productId: number }) {
+  const end = ENDS[Math.floor(Math.random() * ENDS.length)]
+  const order = http.post(
+    `${BASE_URL}/api/v1/create-order`,
+    JSON.stringify({ products: [{ product_id: data.productId, quantity: 1 }] }),
+    { headers: json },
+  )
+  if (!check(order, { 'create 201': (r) => r.status === 201 })) return
+  const id = order.json('data.id') as string
+  const checkout = http.post(
+    `${BASE_URL}/api/v1/checkout-order`,
+    JSON.stringify({ order_id: id }),
+    { headers: json },
+  )
+  if (!check(checkout, { 'checkout 200': (r) => r.status === 200 }) || end === 'hold') return
+  if (end === 'cancel') {
+    const cancelled = http.post(
+      `${BASE_URL}/api/v1/cancel-order`,
+      JSON.stringify({ order_id: id }),
+      { headers: json },
+    )
+    check(cancelled, { 'cancel 200': (r) => r.status === 200 })
+    return
+  }
+  const paid = http.post(`${BASE_URL}/api/v1/payment-order`, JSON.stringify({ order_id: id }), {
+    headers: json,
+  })
+  if (!check(paid, { 'pay 201': (r) => r.status === 201 })) return
+  const decided = http.put(
+    `${BASE_URL}/api/v1/${end}-payment-order/${paid.json('data.payment_id')}`,
+    null,
+    {
+      headers: admin,
+    },
+  )
+  check(decided, { 'decision 200': (r) => r.status === 200 })
+}
+
+export function teardown(data: { productId: number }) {
+  expectInSync(data.productId)
+}
+
+export function handleSummary(data: Record<string, unknown>) {
+  return summaryFiles('soak', data)
+}
