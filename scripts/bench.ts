@@ -317,6 +317,10 @@ try {
   })
   await waitForBacklog()
   await redis.config('RESETSTAT')
+  const cpuBeforeMatch = /used_cpu_sys:([\d.]+)[\s\S]*used_cpu_user:([\d.]+)/.exec(
+    (await redis.info('cpu')) as string,
+  )
+  const redisCpuBefore = Number(cpuBeforeMatch?.[1] ?? 0) + Number(cpuBeforeMatch?.[2] ?? 0)
   const cpuBefore = processCpu()
   await run('checkout', 'checkout (fresh drafts)', `${base}/api/v1/checkout-order`, { ids: drafts })
   console.log('CPU used during the checkout round, by process (% of one core):')
@@ -325,9 +329,29 @@ try {
   await waitForBacklog()
   const stats = (await redis.info('commandstats')) as string
   const commandStats = [...stats.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)].map(
-    ([, command, calls, usec]) => ({ command, calls: Number(calls), usec: Number(usec) }),
+    ([, command, calls, usec]) => ({
+      command: command ?? '',
+      calls: Number(calls),
+      usec: Number(usec),
+    }),
   )
-  const redisUs = commandStats.reduce((sum, c) => sum + c.usec, 0)
+  // Redis counts a command a script runs twice: in the script's EVALSHA and under its own
+  // name. So: the scripts' time, plus the commands no script uses (the worker's, the reads).
+  const inScripts = new Set(
+    [...readdirSync('lua'), ...readdirSync('lua/includes').map((f) => `includes/${f}`)]
+      .filter((f) => f.endsWith('.lua'))
+      .flatMap((f) => [...readFileSync(`lua/${f}`, 'utf8').matchAll(/redis\.call\('(\w+)'/g)])
+      .map((m) => (m[1] ?? '').toLowerCase()),
+  )
+  const redisUs = commandStats
+    .filter((c) => c.command.startsWith('eval') || !inScripts.has(c.command))
+    .reduce((sum, c) => sum + c.usec, 0)
+  const cpuAfter = /used_cpu_sys:([\d.]+)[\s\S]*used_cpu_user:([\d.]+)/.exec(
+    (await redis.info('cpu')) as string,
+  )
+  const redisCpuUs =
+    ((Number(cpuAfter?.[1] ?? 0) + Number(cpuAfter?.[2] ?? 0) - redisCpuBefore) * 1e6) /
+    Math.max(1, checkouts)
   console.log('Redis time during the checkout round, by command (INFO commandstats):')
   console.table(
     commandStats
@@ -384,6 +408,7 @@ try {
     pg_baseline_rps: rounds.pg?.rps ?? 0,
     drain_events_per_s: drain.drainPerSecond,
     redis_us_per_checkout: checkouts > 0 ? Math.round((redisUs / checkouts) * 10) / 10 : 0,
+    redis_cpu_us_per_checkout: Math.round(redisCpuUs * 10) / 10,
     rss_mb: rss,
     oversold,
     checkout_vs_echo: round2((rounds.checkout?.rps ?? 0) / echoRps),

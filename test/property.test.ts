@@ -123,7 +123,7 @@ async function step(op: Op, products: ModelProduct[], orders: ModelOrder[]) {
       if (order.status !== 'checkout') return expect(res.body.error.code).toBe('INVALID_STATE')
       expect(res.status).toBe(201)
       order.status = 'paid'
-      order.paymentId = res.body.data.id
+      order.paymentId = res.body.data.payment_id
       return
     }
     case 'confirm':

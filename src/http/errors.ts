@@ -40,7 +40,12 @@ export class ApiError extends Error {
   readonly retryAfter: number | undefined
 
   constructor(code: ErrorCode, message: string, details?: unknown, retryAfter?: number) {
+    // An API error is an answer, not a bug: no stack trace to capture (a stampede of
+    // refusals, such as a sold-out product, would pay for one per request).
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message)
+    Error.stackTraceLimit = limit
     this.code = code
     this.details = details
     this.retryAfter = retryAfter

@@ -211,12 +211,8 @@ export async function checkoutOrder(deps: Deps, orderId: string, viewer: Viewer)
 
 async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const { config } = deps
+  // No sold-out hint here: a repeated checkout of a held reservation must still answer OK.
   const lines = await loadLines(deps, orderId, viewer)
-  refuseHintedSoldOut(
-    deps,
-    lines.map((l) => l.product_id),
-    orderId,
-  )
   const reply = await checkoutOrderScript(
     deps,
     orderId,
