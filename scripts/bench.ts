@@ -213,7 +213,7 @@ try {
       REDIS_URL,
       KEY_PREFIX: prefix,
       ADMIN_TOKEN,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       HOST: '127.0.0.1',
       PORT: String(PORT),
       BENCH_PORT: String(BENCH_PORT),
