@@ -1,6 +1,7 @@
 import { swaggerUI } from '@hono/swagger-ui'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { requestId } from 'hono/request-id'
+import { dashboardRoutes } from './dashboard/routes.js'
 import type { AppEnv, Deps } from './deps.js'
 import { healthRoutes } from './health/routes.js'
 import { bodyLimit } from './http/bodyLimit.js'
@@ -34,6 +35,7 @@ export function createApp(deps: Deps) {
   app.route('/api/v1', paymentRoutes(deps))
   app.route('/api/v1', stockRoutes(deps))
   app.route('/', metricsRoutes(deps))
+  app.route('/dashboard', dashboardRoutes(deps))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'customerToken', {
     type: 'http',

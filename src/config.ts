@@ -65,6 +65,10 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
   MAX_OPEN_ORDERS: positiveInt(5),
+  /** A read-only token for the dashboard; it can see, never change anything. */
+  VIEWER_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+  /** How long a dashboard sign-in lasts. */
+  DASHBOARD_SESSION_SECONDS: positiveInt(8 * 60 * 60),
   /** How long a process serves GET /products from its copy of the catalogue; 0 reads Redis every time. */
   CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** How long a process refuses a product a script found sold out, without asking Redis; 0 turns it off. */

@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server'
 import { createApp } from './app.js'
 import { benchApp } from './bench/routes.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
+import { flushOutcomes } from './dashboard/outcomes.js'
 import { migrate } from './db/migrate.js'
 import type { Deps } from './deps.js'
 import { periodic } from './jobs.js'
@@ -113,6 +114,13 @@ function start(deps: Deps): (() => Promise<void>)[] {
     })
     // Stop accepting first and let in-flight requests finish, before the jobs and connections close.
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    // What buyers met, counted in memory, reaches the dashboard's shared counters.
+    const outcomes = periodic('dashboard-outcomes', 2_000, () => flushOutcomes(deps), logger)
+    outcomes.start()
+    stops.push(async () => {
+      await outcomes.stop()
+      await flushOutcomes(deps)
+    })
     if (config.BENCH_PORT !== undefined) {
       const bench = serve({
         fetch: benchApp(deps).fetch,

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js'
+import { clearSoldOut } from '../products/soldOut.js'
 import { parseLines } from './records.js'
 import { expireDraftScript, expireOrderScript } from './scripts.js'
 
@@ -13,7 +14,15 @@ export async function expireDueReservations(deps: Deps, batch = deps.config.EXPI
   const replies = await Promise.all(
     due.map(async (orderId) => {
       const raw = await redis.hget(keys.order(orderId), 'lines')
-      return expireOrderScript(deps, orderId, raw === null ? [] : parseLines(raw))
+      const lines = raw === null ? [] : parseLines(raw)
+      const reply = await expireOrderScript(deps, orderId, lines)
+      // Released units: a sold-out hint in this process ends now (in others within a moment).
+      if (reply.code === 'OK')
+        clearSoldOut(
+          redis,
+          lines.map((l) => l.product_id),
+        )
+      return reply
     }),
   )
   const expired = replies.filter((reply) => reply.code === 'OK').length

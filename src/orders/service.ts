@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
+import { countOutcome, type Outcome } from '../dashboard/outcomes.js'
 import type { Deps } from '../deps.js'
 import type { Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
@@ -99,6 +100,14 @@ async function orderFrom(
   return showOrder(deps, reply.order)
 }
 
+/** A script released an order's units (its reservation had run out): end this process's sold-out hints. */
+export function releasedUnits(deps: Deps, lines: readonly LineRecord[]) {
+  clearSoldOut(
+    deps.redis,
+    lines.map((l) => l.product_id),
+  )
+}
+
 /** A script that found a product with nothing left makes this process refuse it for a moment. */
 function noteSoldOut<F extends { code: string; productId?: number; available?: number }>(
   deps: Deps,
@@ -145,6 +154,15 @@ export async function createOrder(
   input: CreateOrderInput,
   viewer: Viewer,
 ): Promise<Order> {
+  try {
+    return await placeDraft(deps, input, viewer)
+  } catch (err) {
+    countRefusal(deps, err)
+    throw err
+  }
+}
+
+async function placeDraft(deps: Deps, input: CreateOrderInput, viewer: Viewer): Promise<Order> {
   const { config } = deps
   const orderId = uuidv7()
   const customerId = customerFor(viewer, input.customer_id)
@@ -201,12 +219,29 @@ export async function checkoutOrder(deps: Deps, orderId: string, viewer: Viewer)
   try {
     const order = await reserve(deps, orderId, viewer)
     deps.metrics.checkouts.inc({ outcome: 'reserved' })
+    for (const line of order.order_details) countOutcome(deps.redis, line.product_id, 'reserved')
     return order
   } catch (err) {
     const outcome = (err instanceof ApiError && CHECKOUT_OUTCOMES[err.code]) || 'refused'
     deps.metrics.checkouts.inc({ outcome })
+    countRefusal(deps, err)
     throw err
   }
+}
+
+const REFUSAL_OUTCOMES: Partial<Record<ErrorCode, Outcome>> = {
+  OUT_OF_STOCK: 'out_of_stock',
+  LIMIT_EXCEEDED: 'limit',
+  SALE_NOT_STARTED: 'sale_closed',
+  SALE_ENDED: 'sale_closed',
+}
+
+/** A buyer turned away from a product, for the dashboard's share of refused buyers. */
+function countRefusal(deps: Deps, err: unknown) {
+  if (!(err instanceof ApiError)) return
+  const outcome = REFUSAL_OUTCOMES[err.code]
+  const productId = (err.details as { product_id?: number } | undefined)?.product_id
+  if (outcome && productId) countOutcome(deps.redis, productId, outcome)
 }
 
 async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
@@ -220,6 +255,7 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
     config.RESERVATION_TTL_SECONDS * 1000,
     config.MAX_BACKLOG,
   )
+  if (reply.code === 'EXPIRED') releasedUnits(deps, lines)
   return orderFrom(deps, reply, orderId, viewer)
 }
 

@@ -7,7 +7,7 @@ import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
 import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
-import { getOrder, loadLines, orderGone } from '../orders/service.js'
+import { getOrder, loadLines, orderGone, releasedUnits } from '../orders/service.js'
 import { clearSoldOut } from '../products/soldOut.js'
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
@@ -39,6 +39,7 @@ export async function payOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
   const lines = await loadLines(deps, orderId, viewer)
   const reply = await payOrderScript(deps, orderId, lines, uuidv7())
   if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
+  if (reply.code === 'EXPIRED') releasedUnits(deps, lines)
   return paymentFrom(deps, reply, `Order ${orderId}`)
 }
 

@@ -30,6 +30,10 @@ export function storeKeys(prefix: string) {
     /** One idempotency entry per caller, route, parameters and key; hashed to a fixed length. */
     idempotency: (scope: string, key: string) =>
       `${tag}:idempotency:${createHash('sha256').update(scope).update('\0').update(key).digest('base64url')}`,
+    /** Checkouts reserved and refusals by reason, per product, for the dashboard. */
+    outcomes: `${tag}:outcomes`,
+    /** A dashboard session, by the hash of its cookie. */
+    session: (hash: string) => `${tag}:session:${hash}`,
     hydrationLock: `${tag}:hydration-lock`,
     /**
      * The readiness marker: set once Redis holds the store, by the rebuild from

@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
 import { parseLines } from '../orders/records.js'
+import { clearSoldOut } from '../products/soldOut.js'
 import { failureToApiError } from '../redis/replies.js'
 import { writeBehindStatus } from '../worker/status.js'
 import { type Counters, checkStock } from './check.js'
@@ -133,6 +134,7 @@ export async function reconcile(
         throw failureToApiError(reply, `Product ${product.product_id}`)
     }
     repair.applied = true
+    clearSoldOut(deps.redis, [product.product_id])
     await deps.sql`
       insert into stock_reconciliations ${deps.sql({
         id: uuidv7(),

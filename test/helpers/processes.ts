@@ -21,7 +21,7 @@ export function startService(env: Record<string, string>, args: string[] = []) {
   const exited = once(child, 'exit').then(([code]) => code as number | null)
   const listening = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(stdout)
+      const match = /listening on (http:\/\/[^\s"]+)/.exec(stdout)
       if (match?.[1]) resolve(match[1].replace('localhost', '127.0.0.1'))
     })
     void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)))

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Hono } from 'hono'
+import { secureHeaders } from 'hono/secure-headers'
+import { streamSSE } from 'hono/streaming'
+import type { Deps } from '../deps.js'
+import { endSession, requireSession, roleOf, sessionRole, startSession } from './sessions.js'
+import { SNAPSHOT_EVERY_MS, snapshot } from './snapshot.js'
+
+const CLIENT = fileURLToPath(new URL('../../src/dashboard/client/', import.meta.url))
+const APP_JS = readFileSync(`${CLIENT}app.js`, 'utf8')
+const APP_CSS = readFileSync(`${CLIENT}app.css`, 'utf8')
+
+function Shell(props: { title: string; children: unknown }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title}</title>
+        <link rel="stylesheet" href="/dashboard/app.css" />
+      </head>
+      <body>{props.children}</body>
+    </html>
+  )
+}
+
+function SignIn(props: { error?: string }) {
+  return (
+    <Shell title="Sign in · online-store">
+      <main class="sign-in">
+        <h1>Live stock</h1>
+        <form method="post" action="/dashboard/sign-in">
+          <label for="token">Admin or viewer token</label>
+          <input id="token" name="token" type="password" autocomplete="current-password" required />
+          <button type="submit">Sign in</button>
+          {props.error ? (
+            <p class="error" role="alert">
+              {props.error}
+            </p>
+          ) : null}
+        </form>
+      </main>
+    </Shell>
+  )
+}
+
+function Page(props: { role: string }) {
+  return (
+    <Shell title="Live stock · online-store">
+      <header>
+        <h1>Live stock</h1>
+        <span id="connection" class="pill">
+          connecting…
+        </span>
+        <span class="pill">{props.role === 'admin' ? 'admin' : 'viewer (read only)'}</span>
+        <form method="post" action="/dashboard/sign-out">
+          <button type="submit">Sign out</button>
+        </form>
+      </header>
+      <p id="stale" class="stale" hidden>
+        The numbers below are stale: no update since <span id="stale-since" />.
+      </p>
+      <section id="shop" class="shop" aria-label="Shop" />
+      <section id="products" class="products" aria-label="Products" />
+      <script src="/dashboard/app.js" defer />
+    </Shell>
+  )
+}
+
+/**
+ * The live stock dashboard at /dashboard, for the order-processing team: a
+ * sign-in form (admin token or read-only VIEWER_TOKEN, exchanged for a session
+ * cookie), the page, and its data: one snapshot (`/dashboard/snapshot`) and a
+ * Server-Sent Events stream of them (`/dashboard/events`).
+ */
+export function dashboardRoutes(deps: Deps) {
+  const app = new Hono()
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  )
+  app.get('/', async (c) => {
+    c.header('Cache-Control', 'no-store')
+    const role = await sessionRole(c, deps)
+    return c.html(role ? <Page role={role} /> : <SignIn />)
+  })
+  app.post('/sign-in', async (c) => {
+    const form = await c.req.parseBody()
+    const role = typeof form.token === 'string' ? roleOf(deps.config, form.token) : null
+    if (!role) return c.html(<SignIn error="That token is not valid." />, 401)
+    await startSession(c, deps, role)
+    return c.redirect('/dashboard', 303)
+  })
+  app.post('/sign-out', async (c) => {
+    await endSession(c, deps)
+    return c.redirect('/dashboard', 303)
+  })
+  app.get('/snapshot', requireSession(deps), async (c) => c.json(await snapshot(deps)))
+  app.get('/events', requireSession(deps), (c) =>
+    streamSSE(c, async (stream) => {
+      while (!stream.aborted && !stream.closed) {
+        try {
+          await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(await snapshot(deps)) })
+        } catch (err) {
+          deps.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            'dashboard snapshot failed',
+          )
+        }
+        await stream.sleep(SNAPSHOT_EVERY_MS)
+      }
+    }),
+  )
+  app.get('/app.js', (c) =>
+    c.body(APP_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
+  )
+  app.get('/app.css', (c) => c.body(APP_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }))
+  return app
+}

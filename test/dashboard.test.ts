@@ -1,0 +1,175 @@
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../src/app.js'
+import { api } from './helpers/api.js'
+import { ADMIN_TOKEN, createTestContext, type TestContext } from './helpers/context.js'
+
+const VIEWER_TOKEN = 'viewer-token-0123456789-abcdef'
+let ctx: TestContext
+let store: ReturnType<typeof api>
+const logLines: string[] = []
+
+beforeAll(async () => {
+  ctx = await createTestContext({ VIEWER_TOKEN, DASHBOARD_SESSION_SECONDS: '2' })
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk))
+        done()
+      },
+    }),
+  )
+  ctx = { ...ctx, app: createApp({ ...ctx.deps, logger }) }
+  store = api(ctx)
+})
+afterAll(() => ctx.close())
+
+const form = (token: string, headers: Record<string, string> = {}) =>
+  ctx.app.request('/dashboard/sign-in', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams({ token }).toString(),
+  })
+const cookieOf = (res: Response) => (res.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+const get = (path: string, cookie = '') =>
+  ctx.app.request(path, { headers: cookie ? { cookie } : {} })
+
+describe('signing in to /dashboard', () => {
+  it('without a session shows only the sign-in form, and the data routes are 401', async () => {
+    const page = await get('/dashboard')
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).toContain('name="token"')
+    expect(html).not.toContain('app.js')
+    expect((await get('/dashboard/snapshot')).status).toBe(401)
+    expect((await get('/dashboard/events')).status).toBe(401)
+  })
+
+  it('refuses a wrong token with the form again, and sets no cookie', async () => {
+    const res = await form('not-the-token-at-all-0000')
+    expect(res.status).toBe(401)
+    expect(res.headers.get('set-cookie')).toBeNull()
+    expect(await res.text()).toContain('That token is not valid.')
+  })
+
+  it('exchanges a token for an HttpOnly, SameSite=Strict session cookie that expires', async () => {
+    const res = await form(VIEWER_TOKEN)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/dashboard')
+    const cookie = res.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^store_session=[\w-]{40,};/)
+    expect(cookie).toContain('HttpOnly')
+    expect(cookie).toContain('SameSite=Strict')
+    expect(cookie).toContain('Path=/dashboard')
+    expect(cookie).toContain('Max-Age=2')
+    expect(cookie).not.toContain('Secure') // plain HTTP here
+    expect(cookie).not.toContain(VIEWER_TOKEN)
+    const page = await get('/dashboard', cookieOf(res))
+    expect(await page.text()).toContain('/dashboard/app.js')
+  })
+
+  it('marks the cookie Secure over HTTPS', async () => {
+    const res = await ctx.app.request('https://shop.example/dashboard/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: VIEWER_TOKEN }).toString(),
+    })
+    expect(res.headers.get('set-cookie')).toContain('Secure')
+  })
+
+  it('an expired session is no session', async () => {
+    const cookie = cookieOf(await form(ADMIN_TOKEN))
+    expect((await get('/dashboard/snapshot', cookie)).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 2_200))
+    expect((await get('/dashboard/snapshot', cookie)).status).toBe(401)
+  })
+
+  it('sign-out ends the session', async () => {
+    const cookie = cookieOf(await form(VIEWER_TOKEN))
+    const out = await ctx.app.request('/dashboard/sign-out', {
+      method: 'POST',
+      headers: { cookie },
+    })
+    expect(out.status).toBe(303)
+    expect((await get('/dashboard/snapshot', cookie)).status).toBe(401)
+  })
+})
+
+describe('the viewer token', () => {
+  it('can see, and never change anything', async () => {
+    const cookie = cookieOf(await form(VIEWER_TOKEN))
+    const asBearer = { authorization: `Bearer ${VIEWER_TOKEN}`, 'content-type': 'application/json' }
+    const asCookie = { cookie, 'content-type': 'application/json' }
+    const id = (await store.addProduct({ name: 'Guarded', quantity: 5, price: 1 })).body.data.id
+    const adminActions: [string, string, unknown][] = [
+      ['POST', '/api/v1/products', { name: 'x', quantity: 1, price: 1 }],
+      ['PATCH', `/api/v1/products/${id}`, { name: 'y' }],
+      ['POST', `/api/v1/products/${id}/restock`, { quantity: 1 }],
+      ['POST', '/api/v1/reconcile', { dry_run: false }],
+      ['GET', '/api/v1/check-product-quantity', undefined],
+      ['PUT', '/api/v1/confirm-payment-order/01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10', undefined],
+      ['PUT', '/api/v1/reject-payment-order/01937c6e-8f3a-7cc2-9a55-3d1f0f6b2a10', undefined],
+    ]
+    for (const [method, path, body] of adminActions) {
+      expect((await store.call(method, path, body, asBearer)).status, `${method} ${path}`).toBe(403)
+      expect((await store.call(method, path, body, asCookie)).status, `${method} ${path}`).toBe(401)
+    }
+  })
+})
+
+describe('the snapshot', () => {
+  it('shows each product from the stock check, with what buyers met, and the shop', async () => {
+    const id = (
+      await store.addProduct({
+        name: 'Watched',
+        quantity: 2,
+        price: 5,
+        sale_ends_at: '2099-01-01T00:00:00Z',
+      })
+    ).body.data.id
+    for (let i = 0; i < 4; i++) {
+      const order = await store.createOrder({ products: [{ product_id: id, quantity: 1 }] })
+      if (order.status === 201) await store.checkout(order.body.data.id)
+    }
+    await ctx.drain()
+    const cookie = cookieOf(await form(VIEWER_TOKEN))
+    const res = await get('/dashboard/snapshot', cookie)
+    expect(res.status).toBe(200)
+    const snap = (await res.json()) as {
+      products: Record<string, unknown>[]
+      shop: Record<string, unknown>
+    }
+    expect(snap.products.find((p) => p.product_id === id)).toMatchObject({
+      name: 'Watched',
+      status: 'in_sync',
+      available: 0,
+      reserved: 2,
+      sold: 0,
+      total: 2,
+      sell_through_pct: 0,
+      refused: { reserved: 2, out_of_stock: 2, share_pct: 50 },
+      sale_ends_at: '2099-01-01T00:00:00.000Z',
+      low_stock: false,
+    })
+    expect(snap.shop).toMatchObject({
+      write_behind: { backlog: 0, dead_letters: 0 },
+      rebuilding: false,
+      instance: { redis: true, postgres: true },
+    })
+  })
+
+  it('no token appears in a page or a log line', async () => {
+    await form(VIEWER_TOKEN)
+    await form(ADMIN_TOKEN)
+    await form(`${VIEWER_TOKEN}-wrong`)
+    const page = await (await get('/dashboard', cookieOf(await form(VIEWER_TOKEN)))).text()
+    expect(page).not.toContain(VIEWER_TOKEN)
+    expect(logLines.length).toBeGreaterThan(0)
+    for (const line of logLines) {
+      expect(line).not.toContain(VIEWER_TOKEN)
+      expect(line).not.toContain(ADMIN_TOKEN)
+    }
+  })
+})
