@@ -99,6 +99,14 @@ describe('the dashboard in a real browser', () => {
 
     mkdirSync('test-artifacts', { recursive: true })
     await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true })
+    // And on a phone: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 })
+    // A string, evaluated in the page (the test itself has no DOM types).
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    )
+    expect(overflow).toBeLessThanOrEqual(0)
+    await page.screenshot({ path: 'test-artifacts/dashboard-phone.png', fullPage: true })
 
     // The token is nowhere: not in the page, not in the URL, not in the logs.
     expect(await page.content()).not.toContain(VIEWER_TOKEN)

@@ -1,12 +1,13 @@
 import type { Deps } from '../deps.js'
 
 /**
- * What buyers met, per product: checkouts reserved, and refusals by reason.
+ * What buyers met, per product: checkouts reserved, and refusals by reason
+ * (rate limits, which come before any product is known, count under product 0).
  * Each API process counts in memory (no Redis call on the hot path) and adds
  * its counts to one Redis hash (`keys.outcomes`) every couple of seconds, so
  * the dashboard shows the whole shop whichever process serves it.
  */
-export type Outcome = 'reserved' | 'out_of_stock' | 'limit' | 'sale_closed'
+export type Outcome = 'reserved' | 'out_of_stock' | 'limit' | 'sale_closed' | 'rate_limited'
 
 const pending = new WeakMap<object, Map<string, number>>()
 
@@ -40,6 +41,7 @@ export async function readOutcomes({ redis, keys }: Pick<Deps, 'redis' | 'keys'>
       out_of_stock: 0,
       limit: 0,
       sale_closed: 0,
+      rate_limited: 0,
     }
     counts[outcome] = Number(value)
     byProduct.set(Number(id), counts)

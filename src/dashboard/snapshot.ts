@@ -96,6 +96,7 @@ async function build(deps: Deps, state: State) {
       out_of_stock: 0,
       limit: 0,
       sale_closed: 0,
+      rate_limited: 0,
     }
     const refused = counts.out_of_stock + counts.limit + counts.sale_closed
     const product = catalogue[i]
@@ -139,6 +140,7 @@ async function build(deps: Deps, state: State) {
     generated_at: new Date(now).toISOString(),
     stale_after_ms: SNAPSHOT_EVERY_MS * 3,
     shop: {
+      rate_limited: outcomes.get(0)?.rate_limited ?? 0,
       checkouts_per_s:
         Math.round(rate(history.slice(0, -1), now, (s) => s.checkouts, checkouts) * 10) / 10,
       write_behind: writeBehind,

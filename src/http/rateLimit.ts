@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { countOutcome } from '../dashboard/outcomes.js'
 import type { AppEnv, Deps } from '../deps.js'
 import { runScript } from '../redis/scripts.js'
 import { CustomerIdSchema } from './customers.js'
@@ -74,6 +75,7 @@ export function rateLimits(deps: Deps) {
       const waitMs = await takeToken(deps, scope, id, perSecond, burst)
       if (waitMs === null) continue
       metrics.rateLimited.inc({ scope })
+      countOutcome(deps.redis, 0, 'rate_limited')
       throw new ApiError(
         'RATE_LIMITED',
         `Too many requests for this ${scope}; try again in ${Math.ceil(waitMs / 1000)} s.`,

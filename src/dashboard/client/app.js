@@ -80,6 +80,11 @@ function render(s) {
       s.shop.instance.postgres ? '' : 'bad',
     ),
     tile(
+      'Buyers rate-limited',
+      fmt.format(s.shop.rate_limited),
+      s.shop.rate_limited > 0 ? 'warn' : '',
+    ),
+    tile(
       'Instance',
       `pid ${s.shop.instance.pid} · ${fmt.format(s.shop.instance.rss_mb)} MB · up ${duration(s.shop.instance.uptime_s)}`,
     ),
