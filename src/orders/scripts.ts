@@ -68,6 +68,19 @@ export async function createOrderScript(ctx: Ctx, o: NewOrder) {
   }
 }
 
+/** The KEYS layout checkout and cancel share: marker, order, indexes, events, then the lines. */
+function heldOrderKeys({ keys }: Pick<Ctx, 'keys'>, orderId: string, lineKeyList: string[]) {
+  return [
+    keys.hydrated,
+    keys.order(orderId),
+    keys.reservations,
+    keys.events,
+    keys.drafts,
+    keys.openOrders,
+    ...lineKeyList,
+  ]
+}
+
 /** lua/checkoutOrder.lua */
 export async function checkoutOrderScript(
   ctx: Ctx,
@@ -76,22 +89,12 @@ export async function checkoutOrderScript(
   reservationTtlMs: number,
   maxBacklog: number,
 ): Promise<OrderReply> {
-  const { keys } = ctx
   const line = lineKeys(ctx, lines)
-  const raw = await runScript(
-    ctx.redis,
-    'checkoutOrder',
-    [
-      keys.hydrated,
-      keys.order(orderId),
-      keys.reservations,
-      keys.events,
-      keys.drafts,
-      keys.openOrders,
-      ...line.keys,
-    ],
-    [line.productIds, reservationTtlMs, maxBacklog],
-  )
+  const raw = await runScript(ctx.redis, 'checkoutOrder', heldOrderKeys(ctx, orderId, line.keys), [
+    line.productIds,
+    reservationTtlMs,
+    maxBacklog,
+  ])
   return orderReply('checkoutOrder', raw)
 }
 
@@ -102,22 +105,11 @@ export async function cancelOrderScript(
   lines: readonly LineRecord[],
   requestId: string,
 ): Promise<OrderReply> {
-  const { keys } = ctx
   const line = lineKeys(ctx, lines)
-  const raw = await runScript(
-    ctx.redis,
-    'cancelOrder',
-    [
-      keys.hydrated,
-      keys.order(orderId),
-      keys.reservations,
-      keys.events,
-      keys.drafts,
-      keys.openOrders,
-      ...line.keys,
-    ],
-    [line.productIds, requestId],
-  )
+  const raw = await runScript(ctx.redis, 'cancelOrder', heldOrderKeys(ctx, orderId, line.keys), [
+    line.productIds,
+    requestId,
+  ])
   return orderReply('cancelOrder', raw)
 }
 
