@@ -89,8 +89,9 @@ async function build(deps: Deps, state: State) {
     const taken = live.reserved + live.sold
     sample.sold.set(p.product_id, live.sold)
     sample.taken.set(p.product_id, taken)
-    const soldPerS = rate(history, now, (s) => s.sold.get(p.product_id) ?? live.sold, live.sold)
-    const takenPerS = rate(history, now, (s) => s.taken.get(p.product_id) ?? taken, taken)
+    // A product missing from an older sample did not exist yet: it had sold nothing.
+    const soldPerS = rate(history, now, (s) => s.sold.get(p.product_id) ?? 0, live.sold)
+    const takenPerS = rate(history, now, (s) => s.taken.get(p.product_id) ?? 0, taken)
     const counts = outcomes.get(p.product_id) ?? {
       reserved: 0,
       out_of_stock: 0,
