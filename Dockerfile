@@ -14,6 +14,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY lua ./lua
 COPY src/db/migrations ./src/db/migrations
+COPY src/dashboard/client ./src/dashboard/client
 USER node
 EXPOSE 5000
 CMD ["node", "dist/main.js"]
