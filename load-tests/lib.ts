@@ -54,3 +54,29 @@ export function summaryFiles(name: string, data: Record<string, unknown>) {
     [`${name}-summary.json`]: JSON.stringify(data, null, 2),
   }
 }
+
+/** A JSON POST to the store. */
+export function post(path: string, body: unknown, headers: Record<string, string> = json) {
+  return http.post(`${BASE_URL}${path}`, JSON.stringify(body), { headers })
+}
+
+/**
+ * Ends a checked-out order as chosen: cancelled, or paid and then confirmed or
+ * rejected by the admin. Returns the payment id when there is one.
+ */
+export function endOrder(orderId: string, end: string): string | undefined {
+  if (end === 'cancel') {
+    check(post('/api/v1/cancel-order', { order_id: orderId }), {
+      'cancel 200': (r) => r.status === 200,
+    })
+    return undefined
+  }
+  const paid = post('/api/v1/payment-order', { order_id: orderId })
+  if (!check(paid, { 'pay 201': (r) => r.status === 201 })) return undefined
+  const paymentId = paid.json('data.payment_id') as string
+  const decided = http.put(`${BASE_URL}/api/v1/${end}-payment-order/${paymentId}`, null, {
+    headers: admin,
+  })
+  check(decided, { [`${end} 200`]: (r) => r.status === 200 })
+  return paymentId
+}

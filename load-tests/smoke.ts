@@ -5,7 +5,7 @@
 import { check } from 'k6'
 import http from 'k6/http'
 import type { Options } from 'k6/options'
-import { addProduct, admin, BASE_URL, expectInSync, json, summaryFiles } from './lib.ts'
+import { addProduct, admin, BASE_URL, endOrder, expectInSync, post, summaryFiles } from './lib.ts'
 
 export const options: Options = {
   vus: 1,
@@ -26,37 +26,15 @@ export default function () {
   )
   check(restock, { 'restock 200': (r) => r.status === 200 })
   for (const end of ['confirm', 'reject', 'cancel']) {
-    const order = http.post(
-      `${BASE_URL}/api/v1/create-order`,
-      JSON.stringify({ products: [{ product_id: productId, quantity: 1 }] }),
-      { headers: json },
-    )
+    const order = post('/api/v1/create-order', {
+      products: [{ product_id: productId, quantity: 1 }],
+    })
     const id = order.json('data.id') as string
     check(http.get(`${BASE_URL}/api/v1/order/${id}`), { 'get order 200': (r) => r.status === 200 })
-    const checkout = http.post(
-      `${BASE_URL}/api/v1/checkout-order`,
-      JSON.stringify({ order_id: id }),
-      { headers: json },
-    )
+    const checkout = post('/api/v1/checkout-order', { order_id: id })
     check(checkout, { 'checkout 200': (r) => r.status === 200 })
-    if (end === 'cancel') {
-      const cancelled = http.post(
-        `${BASE_URL}/api/v1/cancel-order`,
-        JSON.stringify({ order_id: id }),
-        { headers: json },
-      )
-      check(cancelled, { 'cancel 200': (r) => r.status === 200 })
-      continue
-    }
-    const paid = http.post(`${BASE_URL}/api/v1/payment-order`, JSON.stringify({ order_id: id }), {
-      headers: json,
-    })
-    check(paid, { 'pay 201': (r) => r.status === 201 })
-    const paymentId = paid.json('data.payment_id') as string
-    const decided = http.put(`${BASE_URL}/api/v1/${end}-payment-order/${paymentId}`, null, {
-      headers: admin,
-    })
-    check(decided, { [`${end} 200`]: (r) => r.status === 200 })
+    const paymentId = endOrder(id, end)
+    if (!paymentId) continue
     check(http.get(`${BASE_URL}/api/v1/payment-order/${paymentId}`), {
       'get payment 200': (r) => r.status === 200,
     })

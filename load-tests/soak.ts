@@ -7,9 +7,8 @@
  *   k6 run -e BASE_URL=... -e ADMIN_TOKEN=... -e RATE=20 -e DURATION=30m load-tests/soak.ts
  */
 import { check } from 'k6'
-import http from 'k6/http'
 import type { Options } from 'k6/options'
-import { addProduct, admin, BASE_URL, expectInSync, json, summaryFiles } from './lib.ts'
+import { addProduct, endOrder, expectInSync, post, summaryFiles } from './lib.ts'
 
 export const options: Options = {
   scenarios: {
@@ -37,40 +36,14 @@ export function setup() {
 
 export default function (data: { productId: number }) {
   const end = ENDS[Math.floor(Math.random() * ENDS.length)]
-  const order = http.post(
-    `${BASE_URL}/api/v1/create-order`,
-    JSON.stringify({ products: [{ product_id: data.productId, quantity: 1 }] }),
-    { headers: json },
-  )
+  const order = post('/api/v1/create-order', {
+    products: [{ product_id: data.productId, quantity: 1 }],
+  })
   if (!check(order, { 'create 201': (r) => r.status === 201 })) return
   const id = order.json('data.id') as string
-  const checkout = http.post(
-    `${BASE_URL}/api/v1/checkout-order`,
-    JSON.stringify({ order_id: id }),
-    { headers: json },
-  )
+  const checkout = post('/api/v1/checkout-order', { order_id: id })
   if (!check(checkout, { 'checkout 200': (r) => r.status === 200 }) || end === 'hold') return
-  if (end === 'cancel') {
-    const cancelled = http.post(
-      `${BASE_URL}/api/v1/cancel-order`,
-      JSON.stringify({ order_id: id }),
-      { headers: json },
-    )
-    check(cancelled, { 'cancel 200': (r) => r.status === 200 })
-    return
-  }
-  const paid = http.post(`${BASE_URL}/api/v1/payment-order`, JSON.stringify({ order_id: id }), {
-    headers: json,
-  })
-  if (!check(paid, { 'pay 201': (r) => r.status === 201 })) return
-  const decided = http.put(
-    `${BASE_URL}/api/v1/${end}-payment-order/${paid.json('data.payment_id')}`,
-    null,
-    {
-      headers: admin,
-    },
-  )
-  check(decided, { 'decision 200': (r) => r.status === 200 })
+  endOrder(id, end as string)
 }
 
 export function teardown(data: { productId: number }) {

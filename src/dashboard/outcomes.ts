@@ -7,7 +7,21 @@ import type { Deps } from '../deps.js'
  * its counts to one Redis hash (`keys.outcomes`) every couple of seconds, so
  * the dashboard shows the whole shop whichever process serves it.
  */
-export type Outcome = 'reserved' | 'out_of_stock' | 'limit' | 'sale_closed' | 'rate_limited'
+export type Outcome =
+  | 'reserved'
+  | 'out_of_stock'
+  | 'limit_exceeded'
+  | 'sale_closed'
+  | 'rate_limited'
+
+/** No outcome yet. */
+export const emptyOutcomes = (): Record<Outcome, number> => ({
+  reserved: 0,
+  out_of_stock: 0,
+  limit_exceeded: 0,
+  sale_closed: 0,
+  rate_limited: 0,
+})
 
 const pending = new WeakMap<object, Map<string, number>>()
 
@@ -36,13 +50,7 @@ export async function readOutcomes({ redis, keys }: Pick<Deps, 'redis' | 'keys'>
   const byProduct = new Map<number, Record<Outcome, number>>()
   for (const [field, value] of Object.entries(await redis.hgetall(keys.outcomes))) {
     const [id, outcome] = field.split(':') as [string, Outcome]
-    const counts = byProduct.get(Number(id)) ?? {
-      reserved: 0,
-      out_of_stock: 0,
-      limit: 0,
-      sale_closed: 0,
-      rate_limited: 0,
-    }
+    const counts = byProduct.get(Number(id)) ?? emptyOutcomes()
     counts[outcome] = Number(value)
     byProduct.set(Number(id), counts)
   }

@@ -3,7 +3,7 @@ import { getProduct } from '../products/catalogue.js'
 import { isRebuilding } from '../recovery/hydrate.js'
 import { checkStock } from '../stock/check.js'
 import { writeBehindStatus } from '../worker/status.js'
-import { flushOutcomes, readOutcomes } from './outcomes.js'
+import { emptyOutcomes, flushOutcomes, readOutcomes } from './outcomes.js'
 
 /**
  * What the dashboard shows, built from the same code as the stock check
@@ -92,14 +92,8 @@ async function build(deps: Deps, state: State) {
     // A product missing from an older sample did not exist yet: it had sold nothing.
     const soldPerS = rate(history, now, (s) => s.sold.get(p.product_id) ?? 0, live.sold)
     const takenPerS = rate(history, now, (s) => s.taken.get(p.product_id) ?? 0, taken)
-    const counts = outcomes.get(p.product_id) ?? {
-      reserved: 0,
-      out_of_stock: 0,
-      limit: 0,
-      sale_closed: 0,
-      rate_limited: 0,
-    }
-    const refused = counts.out_of_stock + counts.limit + counts.sale_closed
+    const counts = outcomes.get(p.product_id) ?? emptyOutcomes()
+    const refused = counts.out_of_stock + counts.limit_exceeded + counts.sale_closed
     const product = catalogue[i]
     return {
       product_id: p.product_id,

@@ -7,6 +7,8 @@ import { ApiError } from './errors.js'
 export function requireAdmin(adminToken: string) {
   const isAdmin = adminMatcher(adminToken)
   return createMiddleware<AppEnv>(async (c, next) => {
+    // identifyCaller already matched the token on /api routes: no second hash.
+    if (c.get('caller') === 'admin') return next()
     const token = bearerToken(c.req.header('authorization'))
     if (!token) {
       throw new ApiError(

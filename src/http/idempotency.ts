@@ -7,7 +7,7 @@ import type { AppEnv, Deps } from '../deps.js'
 import { ApiError } from './errors.js'
 
 const PENDING_TTL_MS = 60_000
-export const RESULT_TTL_MS = 24 * 60 * 60 * 1000
+const RESULT_TTL_MS = 24 * 60 * 60 * 1000
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/
 const FINGERPRINT_LENGTH = 43 // base64url of a sha256
 

@@ -6,7 +6,7 @@ import { RETRY_AFTER_SECONDS } from '../redis/replies.js'
 import type { Order, OrderStatus } from './schemas.js'
 
 /** How long an id Postgres does not know is answered from Redis without asking again. */
-export const MISSING_TTL_MS = 10_000
+const MISSING_TTL_MS = 10_000
 
 /**
  * Reads an order or payment that is not (or no longer) in Redis from Postgres.

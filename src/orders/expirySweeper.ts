@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js'
-import { clearSoldOut } from '../products/soldOut.js'
+import { releasedLines } from '../products/soldOut.js'
 import { parseLines } from './records.js'
 import { expireDraftScript, expireOrderScript } from './scripts.js'
 
@@ -17,11 +17,7 @@ export async function expireDueReservations(deps: Deps, batch = deps.config.EXPI
       const lines = raw === null ? [] : parseLines(raw)
       const reply = await expireOrderScript(deps, orderId, lines)
       // Released units: a sold-out hint in this process ends now (in others within a moment).
-      if (reply.code === 'OK')
-        clearSoldOut(
-          redis,
-          lines.map((l) => l.product_id),
-        )
+      if (reply.code === 'OK') releasedLines(redis, lines)
       return reply
     }),
   )

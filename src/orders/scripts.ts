@@ -113,7 +113,7 @@ export async function cancelOrderScript(
   return orderReply('cancelOrder', raw)
 }
 
-export type SweepReply =
+type SweepReply =
   | { code: 'OK' }
   | { code: 'NOT_DUE' }
   | { code: 'SKIPPED'; status: string }

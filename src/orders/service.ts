@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
-import { countOutcome, type Outcome } from '../dashboard/outcomes.js'
+import { countOutcome } from '../dashboard/outcomes.js'
 import type { Deps } from '../deps.js'
 import type { Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
 import { productNames, rememberNames } from '../products/catalogue.js'
-import { clearSoldOut, hintedSoldOut, hintSoldOut } from '../products/soldOut.js'
+import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.js'
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
 import { readArchived, readArchivedOrder } from './archive.js'
@@ -98,14 +98,6 @@ async function orderFrom(
   }
   if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
   return showOrder(deps, reply.order)
-}
-
-/** A script released an order's units (its reservation had run out): end this process's sold-out hints. */
-export function releasedUnits(deps: Deps, lines: readonly LineRecord[]) {
-  clearSoldOut(
-    deps.redis,
-    lines.map((l) => l.product_id),
-  )
 }
 
 /** A script that found a product with nothing left makes this process refuse it for a moment. */
@@ -206,7 +198,10 @@ export async function getOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
   return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
 }
 
-const CHECKOUT_OUTCOMES: Partial<Record<ErrorCode, CheckoutOutcome>> = {
+/** Refusals by the name /metrics and the dashboard give them. */
+const CHECKOUT_OUTCOMES: Partial<
+  Record<ErrorCode, Exclude<CheckoutOutcome, 'reserved' | 'refused'>>
+> = {
   OUT_OF_STOCK: 'out_of_stock',
   LIMIT_EXCEEDED: 'limit_exceeded',
   RESERVATION_EXPIRED: 'expired',
@@ -229,19 +224,12 @@ export async function checkoutOrder(deps: Deps, orderId: string, viewer: Viewer)
   }
 }
 
-const REFUSAL_OUTCOMES: Partial<Record<ErrorCode, Outcome>> = {
-  OUT_OF_STOCK: 'out_of_stock',
-  LIMIT_EXCEEDED: 'limit',
-  SALE_NOT_STARTED: 'sale_closed',
-  SALE_ENDED: 'sale_closed',
-}
-
 /** A buyer turned away from a product, for the dashboard's share of refused buyers. */
 function countRefusal(deps: Deps, err: unknown) {
   if (!(err instanceof ApiError)) return
-  const outcome = REFUSAL_OUTCOMES[err.code]
+  const outcome = CHECKOUT_OUTCOMES[err.code]
   const productId = (err.details as { product_id?: number } | undefined)?.product_id
-  if (outcome && productId) countOutcome(deps.redis, productId, outcome)
+  if (outcome && outcome !== 'expired' && productId) countOutcome(deps.redis, productId, outcome)
 }
 
 async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
@@ -255,7 +243,7 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
     config.RESERVATION_TTL_SECONDS * 1000,
     config.MAX_BACKLOG,
   )
-  if (reply.code === 'EXPIRED') releasedUnits(deps, lines)
+  if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
   return orderFrom(deps, reply, orderId, viewer)
 }
 
@@ -267,9 +255,6 @@ export async function cancelOrder(deps: Deps, orderId: string, viewer: Viewer): 
     orderId,
     viewer,
   )
-  clearSoldOut(
-    deps.redis,
-    lines.map((l) => l.product_id),
-  )
+  releasedLines(deps.redis, lines)
   return order
 }

@@ -7,8 +7,8 @@ import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
 import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
-import { getOrder, loadLines, orderGone, releasedUnits } from '../orders/service.js'
-import { clearSoldOut } from '../products/soldOut.js'
+import { getOrder, loadLines, orderGone } from '../orders/service.js'
+import { releasedLines } from '../products/soldOut.js'
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
 import type { PaymentRecord } from './records.js'
@@ -39,7 +39,7 @@ export async function payOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
   const lines = await loadLines(deps, orderId, viewer)
   const reply = await payOrderScript(deps, orderId, lines, uuidv7())
   if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
-  if (reply.code === 'EXPIRED') releasedUnits(deps, lines)
+  if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
   return paymentFrom(deps, reply, `Order ${orderId}`)
 }
 
@@ -102,10 +102,7 @@ async function settlePayment(
   const reply = await settlePaymentScript(deps, script, payment, lines, randomUUID())
   const settled = paymentFrom(deps, reply, subject(paymentId))
   if (script === 'rejectPayment') {
-    clearSoldOut(
-      deps.redis,
-      lines.map((l) => l.product_id),
-    )
+    releasedLines(deps.redis, lines)
   }
   return settled
 }

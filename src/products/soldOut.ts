@@ -35,6 +35,14 @@ export function hintSoldOut(owner: object, productId: number, forMs: number) {
   if (forMs > 0) hintsOf(owner).set(productId, Date.now() + forMs)
 }
 
+/** A script released these lines' units (cancel, reject, expiry): their hints end now. */
+export function releasedLines(owner: object, lines: readonly { product_id: number }[]) {
+  clearSoldOut(
+    owner,
+    lines.map((l) => l.product_id),
+  )
+}
+
 export function clearSoldOut(owner: object, productIds: Iterable<number>) {
   const map = hints.get(owner)
   if (!map) return

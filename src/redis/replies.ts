@@ -19,8 +19,6 @@ export type Failure =
   | { code: 'SALE_ENDED'; productId: number; at: number }
   | { code: 'INVALID'; field: string; reason: string }
 
-export type FailureCode = Failure['code']
-
 /** Parses a refusal; a code no wrapper knows is thrown, so it is logged with the script's name. */
 export function failureFrom(script: ScriptName, raw: RawReply): Failure {
   const [code, a, b, c] = raw

@@ -4,9 +4,10 @@ import { type DeadLetter, listDeadLetters } from '../worker/deadLetters.js'
 import { writeBehindStatus } from '../worker/status.js'
 import { type RestockAdvice, restockAdvice } from './advice.js'
 import { type DerivedStock, derivedStock } from './derived.js'
-import { type LiveCounters, stockCutScript as stockCut } from './scripts.js'
+import { type Counters, type LiveCounters, stockCutScript as stockCut } from './scripts.js'
 
-export type Counters = { available: number; reserved: number; sold: number }
+export type { Counters }
+
 export type CheckStatus = 'in_sync' | 'pending' | 'drift'
 
 export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'max_daily_sales'> {

@@ -1,16 +1,11 @@
 import type { Deps } from '../deps.js'
-
-export interface LiveStock {
-  available: number
-  reserved: number
-  sold: number
-}
+import type { Counters } from './scripts.js'
 
 /** Live counters of many products in one round trip; null where Redis lacks the product. */
 export async function readStock(
   { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
   productIds: readonly number[],
-): Promise<(LiveStock | null)[]> {
+): Promise<(Counters | null)[]> {
   const pipeline = redis.pipeline()
   for (const id of productIds) pipeline.hmget(keys.product(id), 'available', 'reserved', 'sold')
   const replies = (await pipeline.exec()) ?? []

@@ -4,11 +4,8 @@ import { runScript } from '../redis/scripts.js'
 
 type Ctx = Pick<Deps, 'redis' | 'keys'>
 
-export interface Counters {
-  available: number
-  reserved: number
-  sold: number
-}
+/** A type, not an interface: it goes into Postgres as JSON (reconcile's record). */
+export type Counters = { available: number; reserved: number; sold: number }
 
 export interface ProductCatalogue {
   id: number

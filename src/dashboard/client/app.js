@@ -131,7 +131,7 @@ function render(s) {
           el(
             'dd',
             {},
-            `${p.refused.share_pct}% (${fmt.format(p.refused.out_of_stock)} sold out, ${fmt.format(p.refused.limit)} limit, ${fmt.format(p.refused.sale_closed)} window)`,
+            `${p.refused.share_pct}% (${fmt.format(p.refused.out_of_stock)} sold out, ${fmt.format(p.refused.limit_exceeded)} limit, ${fmt.format(p.refused.sale_closed)} window)`,
           ),
           el('dt', {}, 'Sale window'),
           el('dd', { 'data-window': '' }, windowText(p)),
