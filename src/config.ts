@@ -26,6 +26,12 @@ export const ConfigSchema = z.object({
   ROLE: z.enum(['all', 'api', 'jobs', 'worker', 'sweeper', 'reporter']).default('all'),
   /** API processes ROLE=all runs (node:cluster); default: one per core. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Niceness of the jobs process ROLE=all runs (0 to 19): during a burst the
+   * API processes get the CPU first and the write-behind catches up after
+   * (MAX_BACKLOG bounds how far it may fall behind). 0 shares the CPU evenly.
+   */
+  JOBS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Benchmark only: also serve a bare Hono echo and a Postgres-only checkout on this port. */
   BENCH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   BODY_LIMIT_BYTES: positiveInt(64 * 1024),

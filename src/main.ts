@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.js'
 import { benchApp } from './bench/routes.js'
@@ -11,6 +11,7 @@ import type { Deps } from './deps.js'
 import { periodic } from './jobs.js'
 import { createLogger, type Logger } from './logger.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
+import { relayHeads, shareHeads } from './orders/linesCache.js'
 import { ensureHydrated } from './recovery/hydrate.js'
 import { connect, disconnect, StartupError } from './runtime.js'
 import { loadStockIntoRedis } from './stock/load.js'
@@ -39,6 +40,7 @@ async function main() {
 
   const deps = await connect(config, logger)
   if (!cluster.isWorker) await prepare(deps)
+  if (cluster.isWorker && config.ROLE === 'jobs') yieldToApi(config, logger)
   const stops = start(deps)
 
   let stopping = false
@@ -59,6 +61,15 @@ async function main() {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+/** The supervisor's jobs process runs at JOBS_NICE, so a burst of checkouts is served first. */
+function yieldToApi(config: Config, logger: Logger) {
+  try {
+    setPriority(Math.max(getPriority(), config.JOBS_NICE))
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'could not lower the jobs process priority')
+  }
 }
 
 /** Migrations, then Redis made ready: rebuilt from Postgres if empty, else topped up. */
@@ -114,6 +125,8 @@ function start(deps: Deps): (() => Promise<void>)[] {
     })
     // Stop accepting first and let in-flight requests finish, before the jobs and connections close.
     stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const stopSharing = shareHeads(deps.redis)
+    stops.push(async () => stopSharing())
     // What buyers met, counted in memory, reaches the dashboard's shared counters.
     const outcomes = periodic('dashboard-outcomes', 2_000, () => flushOutcomes(deps), logger)
     outcomes.start()
@@ -156,6 +169,14 @@ async function supervise(config: Config, logger: Logger) {
     logger.error({ role, code, signal }, 'a service process died; starting another')
     setTimeout(() => fork(role), 500)
   })
+  // Order heads one API process creates reach the others (src/orders/linesCache.ts).
+  cluster.on('message', (from, message) =>
+    relayHeads(
+      from,
+      message,
+      [...roles].filter(([, role]) => role === 'api').map(([worker]) => worker),
+    ),
+  )
   for (let i = 0; i < apiProcesses; i++) fork('api')
   fork('jobs')
   logger.info(

@@ -10,7 +10,7 @@ import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.j
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
 import { readArchived, readArchivedOrder } from './archive.js'
-import { cachedHead, rememberHead } from './linesCache.js'
+import { cachedHead, rememberHead, rememberNewHead } from './linesCache.js'
 import { type LineRecord, type OrderRecord, parseLines, presentOrder } from './records.js'
 import type { CreateOrderInput, Order } from './schemas.js'
 import {
@@ -175,7 +175,7 @@ async function placeDraft(deps: Deps, input: CreateOrderInput, viewer: Viewer): 
   })
   if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
   rememberNames(deps, reply.names)
-  rememberHead(deps.redis, orderId, { lines: parseLines(reply.order.lines), customerId })
+  rememberNewHead(deps.redis, orderId, { lines: parseLines(reply.order.lines), customerId })
   return presentOrder(reply.order, reply.names, reply.available)
 }
 
