@@ -87,7 +87,7 @@ for i, p in ipairs(paired) do
       return { 'LIMIT_EXCEEDED', p.line.product_id, limit, held }
     end
   end
-  counters[i] = { available = left, reserved = tonumber(s[2]), sold = s[3], v = tonumber(s[4]), limit = limit }
+  counters[i] = { available = left, reserved = tonumber(s[2]), sold = s[3], v = tonumber(s[4]) }
 end
 
 local stock = {}
@@ -96,7 +96,8 @@ for i, p in ipairs(paired) do
   local q = p.line.quantity
   local available, reserved, v = fmt(c.available - q), fmt(c.reserved + q), fmt(c.v + 1)
   redis.call('HSET', p.productKey, 'available', available, 'reserved', reserved, 'v', v)
-  if c.limit and customerId ~= '' then
+  -- Counted for every product, so a limit set later counts what customers already hold.
+  if customerId ~= '' then
     redis.call('HINCRBY', p.unitsKey, customerId, q)
   end
   stock[i] = { id = p.line.product_id, available = available, reserved = reserved, sold = c.sold, v = v }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expireDueReservations, expireStaleDrafts } from '../src/orders/expirySweeper.js'
 import { derivedStock } from '../src/stock/derived.js'
 import { api } from './helpers/api.js'
-import { createTestContext, jsonHeaders, type TestContext } from './helpers/context.js'
+import { adminHeaders, createTestContext, jsonHeaders, type TestContext } from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
 import { expectAllInSync } from './helpers/stockCheck.js'
 
@@ -418,6 +418,42 @@ describe('per-customer limit', () => {
     const payment = await store.pay(first)
     await store.reject(payment.body.data.payment_id)
     expect((await store.checkout(second.body.data.id)).status).toBe(200)
+  })
+
+  it('a limit set later counts the units customers already hold, and their release counts back', async () => {
+    const productId = await newProduct(10)
+    const bought = await checkedOut(productId, 2, 'carol')
+    const payment = await store.pay(bought)
+    expect((await store.confirm(payment.body.data.payment_id)).status).toBe(200)
+    const reserved = await checkedOut(productId, 1, 'carol')
+
+    const limited = await ctx.app.request(`/api/v1/products/${productId}`, {
+      method: 'PATCH',
+      headers: adminHeaders,
+      body: JSON.stringify({ max_per_customer: 3 }),
+    })
+    expect(limited.status).toBe(200)
+
+    const more = await store.createOrder({
+      products: [{ product_id: productId, quantity: 1 }],
+      customer_id: 'carol',
+    })
+    const refused = await store.checkout(more.body.data.id)
+    expect(refused.status).toBe(409)
+    expect(refused.body.error).toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      details: { max_per_customer: 3, held: 3 },
+    })
+    expect((await checkedOut(productId, 3, 'dave')).length).toBeGreaterThan(0)
+
+    // Units reserved before the limit was set count back when released, and no further.
+    expect((await store.cancel(reserved)).status).toBe(200)
+    expect((await store.checkout(more.body.data.id)).status).toBe(200)
+    const again = await store.createOrder({
+      products: [{ product_id: productId, quantity: 1 }],
+      customer_id: 'carol',
+    })
+    expect((await store.checkout(again.body.data.id)).status).toBe(409)
   })
 })
 

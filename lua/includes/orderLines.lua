@@ -43,11 +43,10 @@ local function loadOrder(orderKey, lineKeys, productIdsCsv)
 end
 
 -- Units a customer holds (reserved or bought) count against max_per_customer.
+-- They are counted for every product, limited or not, so that a limit set
+-- later counts what customers already hold.
 local function addCustomerUnits(p, customerId, delta)
   if customerId == nil or customerId == '' then
-    return
-  end
-  if not tonumber(redis.call('HGET', p.productKey, 'max_per_customer') or '') then
     return
   end
   local held = redis.call('HINCRBY', p.unitsKey, customerId, delta)

@@ -101,13 +101,12 @@ async function hydrate(deps: Deps) {
     restored += replies.filter(([code]) => code === 'RESTORED').length
   }
 
-  // Units each customer holds (reserved or bought) of the products that limit them.
+  // Units each customer holds (reserved or bought) of every product: a limit may be set later.
   const held = await sql<{ product_id: string; customer_id: string; units: string }[]>`
     select d.product_id, o.customer_id, sum(d.quantity) as units
     from order_details d
     join orders o on o.id = d.order_id
-    join products p on p.id = d.product_id
-    where p.max_per_customer is not null and o.customer_id is not null
+    where o.customer_id is not null
       and o.status in ('checkout', 'paid', 'payment_confirmed')
     group by d.product_id, o.customer_id
   `
