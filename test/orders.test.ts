@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expireDueReservations, expireStaleDrafts } from '../src/orders/expirySweeper.js'
 import { derivedStock } from '../src/stock/derived.js'
 import { api } from './helpers/api.js'
-import { adminHeaders, createTestContext, jsonHeaders, type TestContext } from './helpers/context.js'
+import {
+  adminHeaders,
+  createTestContext,
+  jsonHeaders,
+  type TestContext,
+} from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
 import { expectAllInSync } from './helpers/stockCheck.js'
 
