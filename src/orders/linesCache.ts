@@ -67,9 +67,9 @@ export function rememberNewHead(owner: object, orderId: string, head: OrderHead)
 
 function flush(outbox: WireHead[]) {
   const heads = outbox.splice(0)
-  if (heads.length > 0 && process.connected) {
-    process.send?.({ type: 'order-heads', heads } satisfies HeadsMessage)
-  }
+  if (heads.length === 0 || !process.connected) return
+  // A batch lost with the channel (the supervisor is stopping) only costs those orders a read.
+  process.send?.({ type: 'order-heads', heads } satisfies HeadsMessage, () => {})
 }
 
 /**
