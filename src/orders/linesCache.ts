@@ -44,7 +44,7 @@ export function rememberHead(owner: object, orderId: string, head: OrderHead) {
 
 /** One head on the wire: order id, compact lines, customer id. */
 type WireHead = [orderId: string, lines: string, customerId: string]
-export interface HeadsMessage {
+interface HeadsMessage {
   type: 'order-heads'
   heads: WireHead[]
 }
