@@ -72,6 +72,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     quantity: edgeNumber,
     customer: fc.option(hostileText, { nil: undefined }),
   }),
+  // Polite orders too, so every run acknowledges some, and checkouts and cancels meet real orders.
+  fc.record({
+    kind: fc.constant('order' as const),
+    product: fc.nat(),
+    quantity: fc.integer({ min: 1, max: 3 }),
+    customer: fc.option(fc.constantFrom('alice', 'bob'), { nil: undefined }),
+  }),
   fc.record({ kind: fc.constantFrom('checkout' as const, 'cancel' as const), order: fc.nat() }),
 )
 
