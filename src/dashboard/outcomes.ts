@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js'
+import { perClient } from '../perClient.js'
 
 /**
  * What buyers met, per product: checkouts reserved, and refusals by reason
@@ -23,23 +24,20 @@ export const emptyOutcomes = (): Record<Outcome, number> => ({
   rate_limited: 0,
 })
 
-const pending = new WeakMap<object, Map<string, number>>()
+const pendingOf = perClient(() => new Map<string, number>())
 
 export function countOutcome(owner: object, productId: number, outcome: Outcome) {
-  let counts = pending.get(owner)
-  if (!counts) {
-    counts = new Map()
-    pending.set(owner, counts)
-  }
+  const counts = pendingOf(owner)
   const field = `${productId}:${outcome}`
   counts.set(field, (counts.get(field) ?? 0) + 1)
 }
 
 /** Adds this process's counts to Redis and starts again from zero. */
 export async function flushOutcomes({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
-  const counts = pending.get(redis)
-  if (!counts || counts.size === 0) return
-  pending.set(redis, new Map())
+  const pending = pendingOf(redis)
+  if (pending.size === 0) return
+  const counts = new Map(pending)
+  pending.clear()
   const pipeline = redis.pipeline()
   for (const [field, n] of counts) pipeline.hincrby(keys.outcomes, field, n)
   await pipeline.exec()

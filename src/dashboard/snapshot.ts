@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js'
+import { perClient } from '../perClient.js'
 import { getProduct } from '../products/catalogue.js'
 import { isRebuilding } from '../recovery/hydrate.js'
 import { checkStock } from '../stock/check.js'
@@ -25,16 +26,12 @@ interface State {
   history: Sample[]
   latest?: { at: number; value: Promise<Snapshot> }
 }
-const states = new WeakMap<object, State>()
+const stateOf = perClient((): State => ({ history: [] }))
 
 export type Snapshot = Awaited<ReturnType<typeof build>>
 
 export function snapshot(deps: Deps): Promise<Snapshot> {
-  let state = states.get(deps.redis)
-  if (!state) {
-    state = { history: [] }
-    states.set(deps.redis, state)
-  }
+  const state = stateOf(deps.redis)
   const now = Date.now()
   if (state.latest && now - state.latest.at < SNAPSHOT_EVERY_MS / 2) return state.latest.value
   const value = build(deps, state)

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster'
+import { perClient } from '../perClient.js'
 import { encodeLines, type LineRecord, parseLines } from './records.js'
 
 /**
@@ -18,16 +19,7 @@ export interface OrderHead {
 }
 
 const MAX_ENTRIES = 200_000
-const caches = new WeakMap<object, Map<string, OrderHead>>()
-
-function cacheOf(owner: object) {
-  let cache = caches.get(owner)
-  if (!cache) {
-    cache = new Map()
-    caches.set(owner, cache)
-  }
-  return cache
-}
+const cacheOf = perClient(() => new Map<string, OrderHead>())
 
 export function cachedHead(owner: object, orderId: string): OrderHead | undefined {
   return cacheOf(owner).get(orderId)

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
 import { fromMinorUnits } from '../money.js'
 import type { ProductNames } from '../orders/records.js'
+import { perClient } from '../perClient.js'
 import { failureToApiError } from '../redis/replies.js'
 import type { Product } from './schemas.js'
 
@@ -68,11 +69,15 @@ interface CachedPage {
   json: string
   until: number
 }
-const pages = new WeakMap<object, Map<string, CachedPage>>()
+const pagesOf = perClient(() => ({
+  cached: new Map<string, CachedPage>(),
+  /** Refreshes under way, so one request refreshes a page while the others wait for it. */
+  refreshing: new Map<string, Promise<string>>(),
+}))
 
 /** Drops this process's copy of the catalogue pages (after a change made here). */
 export function forgetCatalogue(owner: object) {
-  pages.get(owner)?.clear()
+  pagesOf(owner).cached.clear()
 }
 
 /**
@@ -88,30 +93,23 @@ export async function listProductsJson(
 ): Promise<string> {
   const ttl = deps.config.CATALOGUE_CACHE_MS
   const key = `${page}:${perPage}`
-  let cache = pages.get(deps.redis)
-  if (!cache) {
-    cache = new Map()
-    pages.set(deps.redis, cache)
-  }
-  const hit = cache.get(key)
+  const { cached, refreshing } = pagesOf(deps.redis)
+  const hit = cached.get(key)
   if (hit && hit.until > Date.now()) return hit.json
-  const pending = refreshing.get(cache)?.get(key)
+  const pending = refreshing.get(key)
   if (pending) return pending
   const load = listProducts(deps, page, perPage).then(({ products, pagination }) => {
     const json = JSON.stringify({ data: products, pagination })
-    if (ttl > 0) cache.set(key, { json, until: Date.now() + ttl })
+    if (ttl > 0) cached.set(key, { json, until: Date.now() + ttl })
     return json
   })
-  const inFlight = refreshing.get(cache) ?? new Map<string, Promise<string>>()
-  refreshing.set(cache, inFlight)
-  inFlight.set(key, load)
+  refreshing.set(key, load)
   try {
     return await load
   } finally {
-    inFlight.delete(key)
+    refreshing.delete(key)
   }
 }
-const refreshing = new WeakMap<object, Map<string, Promise<string>>>()
 
 /** A page of active products, from Redis alone. */
 export async function listProducts(
@@ -160,13 +158,7 @@ export async function getProduct(deps: Pick<Deps, 'redis' | 'keys'>, id: number)
 }
 
 const NAME_TTL_MS = 2_000
-const nameCaches = new WeakMap<object, Map<number, { name: string; until: number }>>()
-
-function nameCache(redis: object) {
-  const cache = nameCaches.get(redis) ?? new Map<number, { name: string; until: number }>()
-  nameCaches.set(redis, cache)
-  return cache
-}
+const nameCache = perClient(() => new Map<number, { name: string; until: number }>())
 
 /**
  * Product names for showing order lines. Orders keep ids and prices only, so

@@ -1,3 +1,5 @@
+import { perClient } from '../perClient.js'
+
 /**
  * The sold-out fast path. Each process remembers, for about a second, the
  * products a script just found with nothing left, so a stampede on a sold-out
@@ -6,21 +8,12 @@
  * expires by itself, and a restock or a released reservation seen by this
  * process clears it at once.
  */
-const hints = new WeakMap<object, Map<number, number>>()
-
-function hintsOf(owner: object) {
-  let map = hints.get(owner)
-  if (!map) {
-    map = new Map()
-    hints.set(owner, map)
-  }
-  return map
-}
+const hintsOf = perClient(() => new Map<number, number>())
 
 /** The first of `productIds` hinted sold out, if any. */
 export function hintedSoldOut(owner: object, productIds: Iterable<number>): number | undefined {
-  const map = hints.get(owner)
-  if (!map || map.size === 0) return undefined
+  const map = hintsOf(owner)
+  if (map.size === 0) return undefined
   const now = Date.now()
   for (const id of productIds) {
     const until = map.get(id)
@@ -44,7 +37,6 @@ export function releasedLines(owner: object, lines: readonly { product_id: numbe
 }
 
 export function clearSoldOut(owner: object, productIds: Iterable<number>) {
-  const map = hints.get(owner)
-  if (!map) return
+  const map = hintsOf(owner)
   for (const id of productIds) map.delete(id)
 }
