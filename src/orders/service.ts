@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { v7 as uuidv7 } from 'uuid'
 import { countOutcome } from '../dashboard/outcomes.js'
 import type { Deps } from '../deps.js'
 import type { Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
+import { newId } from '../ids.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
 import { productNames, rememberNames } from '../products/catalogue.js'
 import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.js'
@@ -112,10 +112,10 @@ function noteSoldOut<F extends { code: string; productId?: number; available?: n
 }
 
 /** Refuses at once, without Redis, a line whose product a script just found sold out. */
-function refuseHintedSoldOut(deps: Deps, productIds: Iterable<number>, orderId: string) {
+function refuseHintedSoldOut(deps: Deps, productIds: Iterable<number>, what: string) {
   const productId = hintedSoldOut(deps.redis, productIds)
   if (productId !== undefined) {
-    refuse(deps, { code: 'OUT_OF_STOCK', productId, available: 0 }, subject(orderId))
+    refuse(deps, { code: 'OUT_OF_STOCK', productId, available: 0 }, what)
   }
 }
 
@@ -156,14 +156,15 @@ export async function createOrder(
 
 async function placeDraft(deps: Deps, input: CreateOrderInput, viewer: Viewer): Promise<Order> {
   const { config } = deps
-  const orderId = uuidv7()
   const customerId = customerFor(viewer, input.customer_id)
   const lines = mergeLines(input.products)
+  // Before the id: a stampede on a sold-out product is refused without one.
   refuseHintedSoldOut(
     deps,
     lines.map((l) => l.product_id),
-    orderId,
+    'The order',
   )
+  const orderId = newId()
   const reply = await createOrderScript(deps, {
     orderId,
     customerId,

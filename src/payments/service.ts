@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import type { Viewer } from '../http/customers.js'
 import { ApiError } from '../http/errors.js'
+import { newId } from '../ids.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
 import { iso } from '../orders/records.js'
@@ -37,7 +37,7 @@ function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Paym
 /** Pays a checked-out order: one script records the payment and stops the expiry clock. */
 export async function payOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Payment> {
   const lines = await loadLines(deps, orderId, viewer)
-  const reply = await payOrderScript(deps, orderId, lines, uuidv7())
+  const reply = await payOrderScript(deps, orderId, lines, newId())
   if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
   if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
   return paymentFrom(deps, reply, `Order ${orderId}`)

@@ -1,5 +1,5 @@
-import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
+import { newId } from '../ids.js'
 import { decimalToMinor, toDecimalString, toMinorUnits } from '../money.js'
 import { failureToApiError } from '../redis/replies.js'
 import { loadProductScript, restockProductScript, updateProductScript } from '../stock/scripts.js'
@@ -49,7 +49,7 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
     `
     if (!product) throw new Error('insert into products returned no row')
     await tx`
-      insert into stock_ledger ${tx({ id: uuidv7(), product_id: product.id, kind: 'initial', quantity: input.quantity })}
+      insert into stock_ledger ${tx({ id: newId(), product_id: product.id, kind: 'initial', quantity: input.quantity })}
     `
     return product
   })
@@ -109,7 +109,7 @@ export async function updateProduct(deps: Deps, id: number, input: UpdateProduct
 
 /** Adds units atomically in Redis; the restock event carries the ledger row to Postgres. */
 export async function restockProduct(deps: Deps, id: number, quantity: number) {
-  const ledgerId = uuidv7()
+  const ledgerId = newId()
   const reply = await restockProductScript(deps, id, quantity, ledgerId, MAX_TOTAL_STOCK)
   if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
   clearSoldOut(deps.redis, [id])

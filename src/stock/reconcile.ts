@@ -1,6 +1,6 @@
-import { v7 as uuidv7 } from 'uuid'
 import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
+import { newId } from '../ids.js'
 import { parseLines } from '../orders/records.js'
 import { clearSoldOut } from '../products/soldOut.js'
 import { failureToApiError } from '../redis/replies.js'
@@ -137,7 +137,7 @@ export async function reconcile(
     clearSoldOut(deps.redis, [product.product_id])
     await deps.sql`
       insert into stock_reconciliations ${deps.sql({
-        id: uuidv7(),
+        id: newId(),
         product_id: product.product_id,
         redis_before: deps.sql.json(product.redis),
         redis_after: deps.sql.json(product.database),
