@@ -4,7 +4,7 @@ import { restockProductScript } from '../src/stock/scripts.js'
 import { parseEvent } from '../src/worker/events.js'
 import { applyEvents } from '../src/worker/sink.js'
 import { writeBehindStatus } from '../src/worker/status.js'
-import { writeBehindWorker } from '../src/worker/writeBehind.js'
+import { CONSUMER_GROUP, writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'
 import { createTestContext, type TestContext } from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
@@ -126,6 +126,50 @@ describe('several workers at once', () => {
     `
     expect(row).toEqual({ orders: acknowledged.size, distinct_orders: acknowledged.size })
     expect((await writeBehindStatus(ctx.deps)).dead_letters).toBe(0)
+  })
+
+  it('a consumer that stops mid-batch keeps its events in the stream until another takes them over', async () => {
+    await ctx.drain()
+    const { redis, keys } = ctx.deps
+    const { body } = await store.addProduct({ name: 'Stopped reader', quantity: 10, price: 2 })
+    const orders: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const created = await store.createOrder({
+        products: [{ product_id: body.data.id, quantity: 1 }],
+      })
+      orders.push(created.body.data.id as string)
+    }
+    const events = await redis.xrange(keys.events, '-', '+')
+    expect(events).toHaveLength(3)
+    const patient = writeBehindWorker(ctx.deps, {
+      consumer: 'patient',
+      batchSize: 1,
+      claimIdleMs: 60_000,
+    })
+    // The first event is written; a consumer reads the second and stops (a crash);
+    // the third is written. Each acknowledgement trims only below the stopped read.
+    expect(await patient.drainOnce()).toBe(1)
+    const stopped = await redis.xreadgroup(
+      'GROUP',
+      CONSUMER_GROUP,
+      'stopped',
+      'COUNT',
+      1,
+      'STREAMS',
+      keys.events,
+      '>',
+    )
+    expect(stopped?.[0]?.[1].map(([id]) => id)).toEqual([events[1]?.[0]])
+    expect(await patient.drainOnce()).toBe(1)
+    const left = (await redis.xrange(keys.events, '-', '+')).map(([id]) => id)
+    expect(left[0]).toBe(events[1]?.[0])
+    // Taken over, written, and trimmed with everything before it.
+    const takeover = writeBehindWorker(ctx.deps, { consumer: 'takeover', claimIdleMs: 0 })
+    expect(await takeover.drain()).toBe(1)
+    expect(await redis.xlen(keys.events)).toBe(0)
+    const [row] = await ctx.deps
+      .sql`select count(*)::int as n from orders where id = any(${orders})`
+    expect(row?.n).toBe(3)
   })
 })
 

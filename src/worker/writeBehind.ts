@@ -19,7 +19,7 @@ export interface WriteBehindOptions {
 
 /**
  * Streams the events the Lua scripts append into Postgres. Each batch is one
- * transaction; entries are acknowledged (and deleted) only after it commits.
+ * transaction; entries are acknowledged (and trimmed from the stream) only after it commits.
  * Entries of crashed consumers are claimed with XAUTOCLAIM. A poison event goes
  * to the dead-letter stream with its error and never blocks the rest.
  */
@@ -42,13 +42,31 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     }
   }
 
+  /**
+   * Acknowledges committed events, then trims the stream below the oldest event
+   * not yet acknowledged. XTRIM MINID frees whole blocks of the stream, where
+   * XDEL marked entries one by one (load-tests/README.md).
+   */
   async function acknowledge(ids: string[]) {
     if (ids.length === 0) return
-    await redis
+    const replies = await redis
       .multi()
       .xack(keys.events, CONSUMER_GROUP, ...ids)
-      .xdel(keys.events, ...ids)
+      .xpending(keys.events, CONSUMER_GROUP)
+      .xinfo('GROUPS', keys.events)
       .exec()
+    const pending = replies?.[1]?.[1] as [count: number, oldest: string | null] | undefined
+    const delivered = lastDelivered(replies?.[2]?.[1])
+    if (!pending || delivered === undefined) {
+      throw new Error(
+        `acknowledged, but cannot trim: unexpected replies ${JSON.stringify(replies)}`,
+      )
+    }
+    await redis.xtrim(
+      keys.events,
+      'MINID',
+      trimThreshold(pending[0] > 0 ? pending[1] : null, delivered),
+    )
   }
 
   /**
@@ -243,3 +261,30 @@ function streamEntries(reply: unknown): RawEntry[] {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The XTRIM MINID threshold once events are acknowledged: the oldest entry still
+ * pending, or just past the last entry delivered when none is. The group
+ * delivers in id order, so every entry below it was read and acknowledged;
+ * entries delivered later have newer ids, so a trim after this read is safe.
+ */
+export function trimThreshold(oldestPending: string | null, lastDeliveredId: string): string {
+  if (oldestPending !== null) return oldestPending
+  const dash = lastDeliveredId.indexOf('-')
+  // Ids come from XADD '*': both parts fit in a double.
+  return `${lastDeliveredId.slice(0, dash)}-${Number(lastDeliveredId.slice(dash + 1)) + 1}`
+}
+
+/** The group's last-delivered-id from XINFO GROUPS (RESP2 flat pairs or RESP3 maps). */
+function lastDelivered(groups: unknown): string | undefined {
+  if (!Array.isArray(groups)) return undefined
+  for (const group of groups) {
+    const info: Record<string, unknown> = Array.isArray(group)
+      ? Object.fromEntries(
+          Array.from({ length: group.length / 2 }, (_, i) => [group[2 * i], group[2 * i + 1]]),
+        )
+      : (group as Record<string, unknown>)
+    if (info.name === CONSUMER_GROUP) return String(info['last-delivered-id'])
+  }
+  return undefined
+}
