@@ -334,6 +334,7 @@ try {
   )
   // Redis counts a command a script runs twice: in the script's EVALSHA and under its own
   // name. So: the scripts' time, plus the commands no script uses (the worker's, the reads).
+  // EXEC likewise includes the commands it ran, which are counted under their own names.
   const inScripts = new Set(
     [...readdirSync('lua'), ...readdirSync('lua/includes').map((f) => `includes/${f}`)]
       .filter((f) => f.endsWith('.lua'))
@@ -341,6 +342,7 @@ try {
       .map((m) => (m[1] ?? '').toLowerCase()),
   )
   const redisUs = commandStats
+    .filter((c) => c.command !== 'exec')
     .filter((c) => c.command.startsWith('eval') || !inScripts.has(c.command))
     .reduce((sum, c) => sum + c.usec, 0)
   const cpuAfter = /used_cpu_sys:([\d.]+)[\s\S]*used_cpu_user:([\d.]+)/.exec(
