@@ -41,6 +41,8 @@ export const ConfigSchema = z.object({
   EXPIRY_SWEEP_BATCH: positiveInt(200),
   WORKER_BATCH_SIZE: positiveInt(500),
   WORKER_BLOCK_MS: positiveInt(1000),
+  /** After a batch smaller than WORKER_BATCH_SIZE, wait this long so the next one is bigger. */
+  WORKER_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
   WORKER_CLAIM_IDLE_MS: positiveInt(30_000),
   MAX_BACKLOG: positiveInt(1_000_000),
   MAX_DRAFTS: positiveInt(500_000),

@@ -173,6 +173,35 @@ describe('several workers at once', () => {
   })
 })
 
+describe('lingering after a partial batch', () => {
+  it('lets the events of the next moment gather into one batch, and still writes them all', async () => {
+    await ctx.drain()
+    const { body } = await store.addProduct({ name: 'Linger', quantity: 10, price: 2 })
+    const order = async () =>
+      (await store.createOrder({ products: [{ product_id: body.data.id, quantity: 1 }] })).body.data
+        .id as string
+    const written = async (ids: string[]) =>
+      (await ctx.deps.sql`select count(*)::int as n from orders where id = any(${ids})`)[0]?.n
+    const worker = writeBehindWorker(ctx.deps, {
+      consumer: 'lingering',
+      blockMs: 50,
+      lingerMs: 1_000,
+    })
+    await worker.start()
+    try {
+      const first = await order()
+      await expect.poll(() => written([first]), { timeout: 5_000, interval: 10 }).toBe(1)
+      // The first batch held one event, so the worker now waits before reading again.
+      const next = [await order(), await order(), await order()]
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(await written(next)).toBe(0)
+      await expect.poll(() => written(next), { timeout: 5_000, interval: 20 }).toBe(3)
+    } finally {
+      await worker.stop()
+    }
+  })
+})
+
 describe('the backlog bound', () => {
   it('refuses new orders and checkouts with 503 above MAX_BACKLOG, and takes them again once drained', async () => {
     const bounded = await createTestContext({ MAX_BACKLOG: '5' })

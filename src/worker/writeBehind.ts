@@ -15,6 +15,7 @@ export interface WriteBehindOptions {
   batchSize?: number
   blockMs?: number
   claimIdleMs?: number
+  lingerMs?: number
 }
 
 /**
@@ -29,6 +30,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
   const batchSize = options.batchSize ?? config.WORKER_BATCH_SIZE
   const blockMs = options.blockMs ?? config.WORKER_BLOCK_MS
   const claimIdleMs = options.claimIdleMs ?? config.WORKER_CLAIM_IDLE_MS
+  const lingerMs = options.lingerMs ?? config.WORKER_LINGER_MS
   const log = logger.child({ job: 'write-behind', consumer })
   let reader: Redis | undefined
   let running = false
@@ -199,7 +201,9 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     let backoffMs = 100
     while (running) {
       try {
-        await drainOnce()
+        const written = await drainOnce()
+        // A partial batch: let events gather, so Postgres commits fewer, larger batches.
+        if (lingerMs > 0 && written > 0 && written < batchSize) await sleep(lingerMs)
         backoffMs = 100
       } catch (err) {
         if (!running) break
