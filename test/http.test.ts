@@ -72,6 +72,49 @@ describe('operability', () => {
       expect(res.headers.get('x-request-id'), path).toMatch(/^[\w-]{8,}$/)
     }
   })
+
+  it('a real server sends the request id once, with every other header, on successes and errors', async () => {
+    const server = await listen(ctx)
+    try {
+      const cases: [string, RequestInit, number][] = [
+        ['/api/v1/products', {}, 200],
+        ['/nowhere', {}, 404],
+        ['/api/v1/checkout-order', { method: 'POST', body: '{"order_id":"x"}' }, 415],
+        [
+          '/api/v1/checkout-order',
+          {
+            method: 'POST',
+            body: '{"order_id":"x"}',
+            headers: { 'content-type': 'application/json' },
+          },
+          422,
+        ],
+        [
+          '/api/v1/create-order',
+          { method: 'POST', body: '{', headers: { 'content-type': 'application/json' } },
+          400,
+        ],
+      ]
+      for (const [path, init, status] of cases) {
+        const res = await fetch(`${server.url}${path}`, init)
+        const id = res.headers.get('x-request-id')
+        expect(res.status, path).toBe(status)
+        expect(id, path).toMatch(/^[0-9a-f-]{36}$/)
+        expect(res.headers.get('content-type'), path).toMatch(/^application\/json/)
+        if (status >= 400)
+          expect(((await res.json()) as { error: { request_id: string } }).error.request_id).toBe(
+            id,
+          )
+      }
+      // A caller's own id comes back; one that is not a plain token is replaced.
+      const own = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'trace-42' } })
+      expect(own.headers.get('x-request-id')).toBe('trace-42')
+      const odd = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'a b\tc' } })
+      expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    } finally {
+      await server.close()
+    }
+  })
 })
 
 describe('OpenAPI', () => {
