@@ -47,7 +47,9 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
   /**
    * Acknowledges committed events, then trims the stream below the oldest event
    * not yet acknowledged. XTRIM MINID frees whole blocks of the stream, where
-   * XDEL marked entries one by one (load-tests/README.md).
+   * XDEL marked entries one by one (load-tests/README.md). Events above another
+   * consumer's unacknowledged ones (a batch in flight, or a crashed consumer's
+   * until it is claimed) are deleted one by one, so the backlog stays exact.
    */
   async function acknowledge(ids: string[]) {
     if (ids.length === 0) return
@@ -64,11 +66,11 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         `acknowledged, but cannot trim: unexpected replies ${JSON.stringify(replies)}`,
       )
     }
-    await redis.xtrim(
-      keys.events,
-      'MINID',
-      trimThreshold(pending[0] > 0 ? pending[1] : null, delivered),
-    )
+    const threshold = trimThreshold(pending[0] > 0 ? pending[1] : null, delivered)
+    const above = ids.filter((id) => !olderId(id, threshold))
+    const cleanup = redis.multi().xtrim(keys.events, 'MINID', threshold)
+    if (above.length > 0) cleanup.xdel(keys.events, ...above)
+    await cleanup.exec()
   }
 
   /**
@@ -277,6 +279,13 @@ export function trimThreshold(oldestPending: string | null, lastDeliveredId: str
   const dash = lastDeliveredId.indexOf('-')
   // Ids come from XADD '*': both parts fit in a double.
   return `${lastDeliveredId.slice(0, dash)}-${Number(lastDeliveredId.slice(dash + 1)) + 1}`
+}
+
+/** True when stream id `a` is older than `b` (ids from XADD '*': both parts fit in a double). */
+export function olderId(a: string, b: string): boolean {
+  const [aMs, aSeq] = a.split('-').map(Number) as [number, number]
+  const [bMs, bSeq] = b.split('-').map(Number) as [number, number]
+  return aMs < bMs || (aMs === bMs && aSeq < bSeq)
 }
 
 /** The group's last-delivered-id from XINFO GROUPS (RESP2 flat pairs or RESP3 maps). */
