@@ -91,23 +91,25 @@ async function upsertOrders(sql: Sql, orders: OrderSnapshot[]) {
   // ON CONFLICT DO UPDATE, not a separate update: under concurrent workers it moves
   // a row another transaction has just committed. `xmax = 0` marks a row this
   // statement inserted (an updated one carries this transaction's id).
-  const written = await sql<{ id: string; inserted: boolean }[]>`
-    insert into orders (id, customer_id, status, order_date, total_amount, reserved_until,
-                        version, updated_date)
-    select id, customer_id, status, to_timestamp(order_date / 1000.0), total_amount,
-           to_timestamp(reserved_until / 1000.0), version, to_timestamp(updated_at / 1000.0)
-    from jsonb_to_recordset(${sql.json(rows)}) as o(
-      id uuid, customer_id text, status text, order_date bigint, total_amount numeric,
-      reserved_until bigint, version integer, updated_at bigint)
-    on conflict (id) do update set
-      status = excluded.status,
-      reserved_until = excluded.reserved_until,
-      version = excluded.version,
-      updated_date = excluded.updated_date
-    where orders.version < excluded.version
-    returning id, (xmax = 0) as inserted
+  const inserted = await sql<{ id: string }[]>`
+    with written as (
+      insert into orders (id, customer_id, status, order_date, total_amount, reserved_until,
+                          version, updated_date)
+      select id, customer_id, status, to_timestamp(order_date / 1000.0), total_amount,
+             to_timestamp(reserved_until / 1000.0), version, to_timestamp(updated_at / 1000.0)
+      from jsonb_to_recordset(${sql.json(rows)}) as o(
+        id uuid, customer_id text, status text, order_date bigint, total_amount numeric,
+        reserved_until bigint, version integer, updated_at bigint)
+      on conflict (id) do update set
+        status = excluded.status,
+        reserved_until = excluded.reserved_until,
+        version = excluded.version,
+        updated_date = excluded.updated_date
+      where orders.version < excluded.version
+      returning id, (xmax = 0) as inserted
+    )
+    select id from written where inserted
   `
-  const inserted = written.filter((r) => r.inserted)
   if (inserted.length === 0) return
   const isNew = new Set(inserted.map((r) => r.id))
   const lines = orders

@@ -66,8 +66,10 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         `acknowledged, but cannot trim: unexpected replies ${JSON.stringify(replies)}`,
       )
     }
-    const threshold = trimThreshold(pending[0] > 0 ? pending[1] : null, delivered)
-    const above = ids.filter((id) => !olderId(id, threshold))
+    const oldestPending = pending[0] > 0 ? pending[1] : null
+    const threshold = trimThreshold(oldestPending, delivered)
+    // With nothing pending, every id is below the threshold (just past the last delivered).
+    const above = oldestPending === null ? [] : ids.filter((id) => !olderId(id, threshold))
     const cleanup = redis.multi().xtrim(keys.events, 'MINID', threshold)
     if (above.length > 0) cleanup.xdel(keys.events, ...above)
     await cleanup.exec()
