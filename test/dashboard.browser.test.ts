@@ -3,10 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRedis } from '../src/redis/client.js'
-import { storeKeys } from '../src/redis/keys.js'
 import { httpApi } from './helpers/api.js'
-import { ADMIN_TOKEN, createTestDatabase, deleteKeys, REDIS_URL } from './helpers/context.js'
+import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { startService } from './helpers/processes.js'
 
 const VIEWER_TOKEN = 'viewer-token-for-the-browser-test'
@@ -55,10 +53,7 @@ describe('the dashboard in a real browser', () => {
     await browser?.close()
     service?.child.kill('SIGTERM')
     await service?.exited
-    const redis = createRedis(REDIS_URL, () => {})
-    await redis.connect()
-    await deleteKeys({ redis, keys: storeKeys(prefix) })
-    redis.disconnect()
+    await deletePrefixKeys(prefix)
     await db.drop()
   })
 

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRedis } from '../src/redis/client.js'
-import { storeKeys } from '../src/redis/keys.js'
-import { ADMIN_TOKEN, createTestDatabase, deleteKeys, REDIS_URL } from './helpers/context.js'
+import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { startService as start } from './helpers/processes.js'
 
 describe('npm start (the main process)', () => {
@@ -24,10 +22,7 @@ describe('npm start (the main process)', () => {
   })
   afterAll(async () => {
     service?.child.kill('SIGKILL')
-    const redis = createRedis(REDIS_URL, () => {})
-    await redis.connect()
-    await deleteKeys({ redis, keys: storeKeys(prefix) })
-    redis.disconnect()
+    await deletePrefixKeys(prefix)
     await db.drop()
   })
 

@@ -124,6 +124,17 @@ export async function deleteKeys({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) 
   }
 }
 
+/** Deletes a key prefix's keys over a connection of its own (for services the test spawned). */
+export async function deletePrefixKeys(prefix: string) {
+  const redis = createRedis(REDIS_URL, () => {})
+  await redis.connect()
+  try {
+    await deleteKeys({ redis, keys: storeKeys(prefix) })
+  } finally {
+    redis.disconnect()
+  }
+}
+
 export const adminHeaders = {
   authorization: `Bearer ${ADMIN_TOKEN}`,
   'content-type': 'application/json',
