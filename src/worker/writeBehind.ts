@@ -276,7 +276,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * delivers in id order, so every entry below it was read and acknowledged;
  * entries delivered later have newer ids, so a trim after this read is safe.
  */
-export function trimThreshold(oldestPending: string | null, lastDeliveredId: string): string {
+function trimThreshold(oldestPending: string | null, lastDeliveredId: string): string {
   if (oldestPending !== null) return oldestPending
   const dash = lastDeliveredId.indexOf('-')
   // Ids come from XADD '*': both parts fit in a double.
@@ -284,7 +284,7 @@ export function trimThreshold(oldestPending: string | null, lastDeliveredId: str
 }
 
 /** True when stream id `a` is older than `b` (ids from XADD '*': both parts fit in a double). */
-export function olderId(a: string, b: string): boolean {
+function olderId(a: string, b: string): boolean {
   const [aMs, aSeq] = a.split('-').map(Number) as [number, number]
   const [bMs, bSeq] = b.split('-').map(Number) as [number, number]
   return aMs < bMs || (aMs === bMs && aSeq < bSeq)
