@@ -124,9 +124,9 @@ describe('every storefront route × every caller', () => {
 })
 
 describe('customer tokens', () => {
-  it('an order belongs to the token subject, normalised, and the admin reads any order', async () => {
+  it('an order belongs to the token subject as issued, and the admin reads any order', async () => {
     const created = await store.createOrder(line(), ownerHeaders)
-    expect(created.body.data.customer_id).toBe('owner-1')
+    expect(created.body.data.customer_id).toBe('Owner-1')
     const read = await store.call(
       'GET',
       `/api/v1/order/${created.body.data.id}`,
@@ -134,17 +134,40 @@ describe('customer tokens', () => {
       adminHeaders,
     )
     expect(read.status).toBe(200)
-    expect(read.body.data.customer_id).toBe('owner-1')
+    expect(read.body.data.customer_id).toBe('Owner-1')
   })
 
-  it("refuses a body customer_id that is not the token's own, and accepts its own spelling", async () => {
+  it("refuses a body customer_id that is not the token's own, even in another case", async () => {
     const before = await storeSnapshot(ctx.deps)
-    const other = await store.createOrder({ ...line(), customer_id: 'someone-else' }, ownerHeaders)
-    expect(other.status).toBe(403)
-    expect(other.body.error.code).toBe('FORBIDDEN')
+    for (const customer_id of ['someone-else', 'OWNER-1', 'owner-1']) {
+      const other = await store.createOrder({ ...line(), customer_id }, ownerHeaders)
+      expect(other.status).toBe(403)
+      expect(other.body.error.code).toBe('FORBIDDEN')
+    }
     expect(await storeSnapshot(ctx.deps)).toEqual(before)
-    const own = await store.createOrder({ ...line(), customer_id: 'OWNER-1' }, ownerHeaders)
+    const own = await store.createOrder({ ...line(), customer_id: 'Owner-1' }, ownerHeaders)
     expect(own.status).toBe(201)
+  })
+
+  it.each([
+    ['Ab3xYz-user', 'aB3XyZ-USER'],
+    ['strasse', 'STRAßE'],
+    ['\uFB01nance', 'finance'],
+    ['bob', 'b\u00ADob'],
+  ])("subjects %j and %j are two customers: neither reaches the other's order", async (a, b) => {
+    const owner = bearer(await customerToken(a))
+    const stranger = bearer(await customerToken(b))
+    const created = await store.createOrder(line(), owner)
+    expect(created.status).toBe(201)
+    expect(created.body.data.customer_id).toBe(a)
+    const orderId = created.body.data.id as string
+    const read = await store.call('GET', `/api/v1/order/${orderId}`, undefined, stranger)
+    expect(read.status).toBe(404)
+    const before = await storeSnapshot(ctx.deps)
+    expect((await store.checkout(orderId, stranger)).status).toBe(404)
+    expect((await store.cancel(orderId, stranger)).status).toBe(404)
+    expect(await storeSnapshot(ctx.deps)).toEqual(before)
+    expect((await store.cancel(orderId, owner)).status).toBe(200)
   })
 
   it('needs sub and exp, and a known algorithm', async () => {

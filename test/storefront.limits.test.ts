@@ -26,13 +26,10 @@ describe('the per-customer limit (max_per_customer)', () => {
     const first = await store.createOrder(body, alice)
     expect((await store.checkout(first.body.data.id, alice)).status).toBe(200)
 
-    for (const customer_id of ['bob', 'alice2', 'Alice\u200b']) {
+    // The subject is used exactly as issued: another spelling is someone else.
+    for (const customer_id of ['bob', 'alice2', 'Alice', 'alice\u200b']) {
       const res = await store.createOrder({ ...body, customer_id }, alice)
-      expect(res.status, customer_id).toBe(customer_id === 'Alice\u200b' ? 201 : 403)
-      if (res.status === 201) {
-        const refused = await store.checkout(res.body.data.id, alice)
-        expect(refused.body.error.code).toBe('LIMIT_EXCEEDED')
-      }
+      expect(res.status, customer_id).toBe(403)
     }
     const second = await store.createOrder(body, alice)
     expect((await store.checkout(second.body.data.id, alice)).body.error).toMatchObject({

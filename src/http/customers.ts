@@ -17,9 +17,11 @@ const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu
 export const MAX_CUSTOMER_ID = 128
 
 /**
- * The one spelling of a customer: Unicode NFKC (so `ａｌｉｃｅ` is `alice`),
- * without default-ignorable characters (zero-width spaces and joiners),
- * trimmed, and case-folded. Limits count per normalised customer.
+ * The one spelling of an anonymous customer (a body `customer_id`): Unicode
+ * NFKC (so `ａｌｉｃｅ` is `alice`), without default-ignorable characters
+ * (zero-width spaces and joiners), trimmed, and case-folded. Limits count per
+ * normalised customer. A verified token's `sub` is never normalised: identity
+ * providers' subjects are case-sensitive opaque strings.
  */
 export function customerKey(raw: string): string {
   return raw
@@ -31,17 +33,27 @@ export function customerKey(raw: string): string {
     .normalize('NFKC')
 }
 
-/** A body `customer_id`: no control characters, then normalised (see customerKey). */
+const MAX_ID = `must be at most ${MAX_CUSTOMER_ID} characters`
+/** Characters as Postgres counts them (code points, not UTF-16 units). */
+const chars = (s: string) => [...s].length
+
+/**
+ * A body `customer_id`, as sent: no control characters, and a normalised form
+ * (see customerKey) of 1 to MAX_CUSTOMER_ID characters. Anonymous orders count
+ * under the normalised form; with customer tokens it must equal the subject exactly.
+ */
 export const CustomerIdSchema = z
   .string()
+  .refine((s) => chars(s) <= MAX_CUSTOMER_ID, MAX_ID)
   .refine((s) => !CONTROLS.test(s), 'must not contain control characters')
-  .transform(customerKey)
-  .pipe(
-    z
-      .string()
-      .min(1, 'must not be empty')
-      .max(MAX_CUSTOMER_ID, `must be at most ${MAX_CUSTOMER_ID} characters`),
-  )
+  .refine((s) => customerKey(s).length > 0, 'must not be empty')
+  .refine((s) => chars(customerKey(s)) <= MAX_CUSTOMER_ID, MAX_ID)
+
+/** A verified token's `sub`, used exactly as issued: 1 to MAX_CUSTOMER_ID characters, no controls. */
+const SubjectSchema = z
+  .string()
+  .min(1)
+  .refine((s) => chars(s) <= MAX_CUSTOMER_ID && !CONTROLS.test(s))
 
 interface VerificationKey {
   key: Uint8Array | KeyObject
@@ -73,7 +85,7 @@ export function customerVerifier(config: Config) {
     for (const { key, algorithms } of keys) {
       try {
         const { payload } = await jwtVerify(token, key, { ...options, algorithms })
-        const parsed = CustomerIdSchema.safeParse(payload.sub)
+        const parsed = SubjectSchema.safeParse(payload.sub)
         return parsed.success ? parsed.data : null
       } catch (err) {
         if (!(err instanceof joseErrors.JOSEError)) throw err

@@ -4,7 +4,7 @@ import { createMiddleware } from 'hono/factory'
 import { countOutcome } from '../dashboard/outcomes.js'
 import type { AppEnv, Deps } from '../deps.js'
 import { runScript } from '../redis/scripts.js'
-import { CustomerIdSchema } from './customers.js'
+import { CustomerIdSchema, customerKey } from './customers.js'
 import { ApiError } from './errors.js'
 
 /** lua/rateLimit.lua: takes a token from the caller's bucket; the wait in ms when empty. */
@@ -45,7 +45,7 @@ async function customerOf(c: Context<AppEnv>): Promise<string | null> {
   const body = (await c.req.json().catch(() => null)) as { customer_id?: unknown } | null
   if (typeof body?.customer_id !== 'string') return null
   const parsed = CustomerIdSchema.safeParse(body.customer_id)
-  return parsed.success ? parsed.data : null
+  return parsed.success ? customerKey(parsed.data) : null
 }
 
 /**

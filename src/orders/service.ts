@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { countOutcome } from '../dashboard/outcomes.js'
 import type { Deps } from '../deps.js'
-import type { Viewer } from '../http/customers.js'
+import { customerKey, type Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import { newId } from '../ids.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
@@ -128,9 +128,13 @@ function mergeLines(products: CreateOrderInput['products']) {
   return [...merged].map(([product_id, quantity]) => ({ product_id, quantity }))
 }
 
-/** With customer tokens the order is the token's customer's; a body naming another is refused. */
+/**
+ * With customer tokens the order is the token's customer's, spelled exactly as
+ * the token's subject; a body naming anyone else is refused. Anonymous (and
+ * admin) orders count under the normalised customer_id.
+ */
 function customerFor(viewer: Viewer, asked: string | undefined): string {
-  if (viewer.kind !== 'customer') return asked ?? ''
+  if (viewer.kind !== 'customer') return asked === undefined ? '' : customerKey(asked)
   if (asked !== undefined && asked !== viewer.id) {
     throw new ApiError(
       'FORBIDDEN',

@@ -40,7 +40,8 @@ export function api(ctx: Pick<TestContext, 'app'>) {
       call('POST', '/api/v1/checkout-order', { order_id: orderId }, { ...jsonHeaders, ...headers }),
     pay: (orderId: string, headers?: Record<string, string>) =>
       call('POST', '/api/v1/payment-order', { order_id: orderId }, { ...jsonHeaders, ...headers }),
-    cancel: (orderId: string) => call('POST', '/api/v1/cancel-order', { order_id: orderId }),
+    cancel: (orderId: string, headers?: Record<string, string>) =>
+      call('POST', '/api/v1/cancel-order', { order_id: orderId }, { ...jsonHeaders, ...headers }),
     confirm: (paymentId: string, headers: Record<string, string> = adminHeaders) =>
       call('PUT', `/api/v1/confirm-payment-order/${paymentId}`, undefined, headers),
     reject: (paymentId: string, headers: Record<string, string> = adminHeaders) =>
