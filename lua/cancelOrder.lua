@@ -1,6 +1,9 @@
 --[[
   Cancels a draft or checked-out order; a held reservation is released.
 
+  Resend rule: an order this request id cancelled already answers OK once more and
+  changes nothing.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash

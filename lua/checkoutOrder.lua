@@ -8,6 +8,9 @@
   product with one HSET, and encodes the order once, for both the event and
   the reply.
 
+  Resend rule: an order that still holds its reservation answers OK with it and
+  reserves nothing more.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash

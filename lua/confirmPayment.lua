@@ -1,6 +1,9 @@
 --[[
   Confirms a payment: the order's reserved units become sold.
 
+  Resend rule: a payment this request id confirmed already answers OK once more
+  and changes nothing.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash

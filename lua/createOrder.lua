@@ -4,6 +4,9 @@
   A product whose sale has ended is refused; one whose sale has not started yet
   may be put in a draft, ready for the moment checkout opens.
 
+  Resend rule: the order id is made before the call. An order that exists already
+  answers OK with itself and changes nothing.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash (must not exist)

@@ -3,6 +3,9 @@
   pile up in Redis. Drafts hold no stock, so nothing moves. Safe to call from
   several sweepers at once: the state is checked again here.
 
+  Resend rule: the state is checked on every call: a resend finds the draft
+  expired, answers SKIPPED and moves nothing.
+
   Input:
     KEYS[1]  readiness marker
     KEYS[2]  order hash

@@ -3,6 +3,9 @@
   available and the order becomes 'expired'. Safe to call from several
   sweepers at once: the state is checked again here.
 
+  Resend rule: the state is checked on every call: a resend finds the order
+  expired, answers SKIPPED and moves nothing.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash

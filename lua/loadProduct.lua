@@ -4,6 +4,9 @@
   only when Redis does not hold them yet (live counters are never overwritten).
   Active products are listed in the catalogue index that GET /products reads.
 
+  Resend rule: counters are set only when absent and catalogue fields only when not
+  older: a resend changes nothing.
+
   Input:
     KEYS[1]  product hash
     KEYS[2]  catalogue sorted set (active product ids, scored by id)

@@ -2,6 +2,9 @@
   Records the payment of a checked-out order. The order becomes 'paid' (no
   longer open) and its reservation no longer expires.
 
+  Resend rule: an order already paid with this payment id answers OK with that
+  payment and changes nothing.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash

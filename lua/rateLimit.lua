@@ -3,6 +3,9 @@
   key holding the theoretical arrival time, in Redis time, so every instance
   shares one bucket. Refills `1000 / interval` tokens a second, holds `burst`.
 
+  Resend rule: a resend takes one more token. A lost reply can only make a caller
+  wait a little longer, never let more calls through.
+
   Input:
     KEYS[1]  the caller's bucket
     ARGV[1]  ms between tokens (1000 / rate; may be fractional)

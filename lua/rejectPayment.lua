@@ -2,6 +2,9 @@
   Rejects a payment: the order's reserved units go back to available, and
   count back towards the customer's limit.
 
+  Resend rule: a payment this request id rejected already answers OK once more and
+  changes nothing.
+
   Input:
     KEYS[1]    readiness marker
     KEYS[2]    order hash

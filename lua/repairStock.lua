@@ -7,12 +7,18 @@
     KEYS[1]  readiness marker
     KEYS[2]  product hash
     KEYS[3]  events stream
+    KEYS[4]  this repair's receipt
 
     ARGV[1]  product id
     ARGV[2]  stock version the check saw
     ARGV[3]  available units
     ARGV[4]  reserved units
     ARGV[5]  sold units
+    ARGV[6]  how long the receipt is kept, ms
+
+  Resend rule: the receipt, keyed by the repair's id, holds the reply of the
+  repair that was made. The same repair sent again answers that reply (OK),
+  never CHANGED for the version it moved itself.
 
   Output:
     {'OK', version}      the new version
@@ -22,11 +28,17 @@
     {'NOT_FOUND'}
 ]]
 --- @include "common"
+--- @include "receipts"
 local productKey = KEYS[2]
 local eventsKey = KEYS[3]
+local receiptKey = KEYS[4]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
+end
+local kept = receiptOf(receiptKey)
+if kept then
+  return kept
 end
 local version = redis.call('HGET', productKey, 'v')
 if not version then
@@ -46,4 +58,4 @@ local v = redis.call('HINCRBY', productKey, 'v', 1)
 local now = nowMs()
 redis.call('XADD', eventsKey, '*', 'type', 'stock_reconciled', 'at', fmt(now),
   'stock', cjson.encode({ stockSnapshot(productKey, ARGV[1]) }))
-return { 'OK', v }
+return keepReceipt(receiptKey, tonumber(ARGV[6]), { 'OK', v })

@@ -3,6 +3,8 @@
   rebuilt from Postgres. An order Redis still holds is never overwritten, so a
   rebuild that runs over kept data changes nothing.
 
+  Resend rule: an order Redis holds is never overwritten: a resend answers PRESENT.
+
   Input:
     KEYS[1]  order hash
     KEYS[2]  reservations sorted set

@@ -2,6 +2,8 @@
   Reads products' stock counters and the event stream's position together: one
   consistent cut for the stock check. Read-only.
 
+  Resend rule: read-only: a resend reads again.
+
   Input:
     KEYS[1]    events stream
     KEYS[2..]  product hashes

@@ -3,11 +3,15 @@
   change takes effect for every instance in one step, and an event carries the
   whole catalogue record to Postgres. Orders already placed keep their prices.
 
+  Resend rule: the receipt, keyed by the request's id, holds the first reply:
+  the same change sent again answers it and changes nothing (no second event).
+
   Input:
     KEYS[1]  readiness marker
     KEYS[2]  product hash
     KEYS[3]  catalogue sorted set (active product ids)
     KEYS[4]  events stream
+    KEYS[5]  this change's receipt
 
     ARGV[1]  product id
     ARGV[2]  the changes, a JSON object of strings; '' clears max_per_customer,
@@ -21,15 +25,21 @@
     {'INVALID', field, reason}   the change would leave the product inconsistent; nothing changed
 ]]
 --- @include "common"
+--- @include "receipts"
 local productKey = KEYS[2]
 local catalogueKey = KEYS[3]
 local eventsKey = KEYS[4]
+local receiptKey = KEYS[5]
 local productId = ARGV[1]
 local FIELDS = { 'name', 'price', 'status', 'max_per_customer', 'lead_time', 'most_lead_time',
   'sale_starts', 'sale_ends', 'cv' }
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
+end
+local kept = receiptOf(receiptKey)
+if kept then
+  return kept
 end
 if redis.call('HEXISTS', productKey, 'name') == 0 then
   return { 'NOT_FOUND' }
@@ -68,4 +78,4 @@ end
 product.id = productId
 local json = cjson.encode(product)
 redis.call('XADD', eventsKey, '*', 'type', 'product_updated', 'at', fmt(nowMs()), 'product', json)
-return { 'OK', json }
+return keepReceipt(receiptKey, tonumber(ARGV[3]), { 'OK', json })

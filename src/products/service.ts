@@ -98,7 +98,7 @@ export async function updateProduct(deps: Deps, id: number, input: UpdateProduct
     changes.max_per_customer = String(input.max_per_customer ?? '')
   if (input.sale_starts_at !== undefined) changes.sale_starts = ms(input.sale_starts_at)
   if (input.sale_ends_at !== undefined) changes.sale_ends = ms(input.sale_ends_at)
-  const reply = await updateProductScript(deps, id, changes)
+  const reply = await updateProductScript(deps, newId(), id, changes)
   if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
   const product = await getProduct(deps, id)
   // Order lines show names from a short in-process cache: this process shows the new one now.

@@ -25,6 +25,11 @@ export function storeKeys(prefix: string) {
     drafts: `${tag}:drafts`,
     events: `${tag}:events`,
     deadLetters: `${tag}:events:dead`,
+    /**
+     * The first reply of an admin change (a restock, a repair, a product update), by its id, so the
+     * same call sent again answers it and changes nothing (lua/includes/receipts.lua).
+     */
+    receipt: (id: string) => `${tag}:receipt:${id}`,
     /** Dead letters dropped because the dead-letter stream was full. */
     deadLettersDropped: `${tag}:events:dead:dropped`,
     /** One idempotency entry per caller, route, parameters and key; hashed to a fixed length. */

@@ -112,8 +112,10 @@ export async function reconcile(
       continue
     }
     if (options.dryRun) continue
+    const repairId = newId()
     const reply = await repairStockScript(
       deps,
+      repairId,
       product.product_id,
       versions.get(product.product_id) ?? -1,
       product.database,
@@ -137,7 +139,7 @@ export async function reconcile(
     clearSoldOut(deps.redis, [product.product_id])
     await deps.sql`
       insert into stock_reconciliations ${deps.sql({
-        id: newId(),
+        id: repairId,
         product_id: product.product_id,
         redis_before: deps.sql.json(product.redis),
         redis_after: deps.sql.json(product.database),

@@ -4,6 +4,9 @@ import { runScript } from '../redis/scripts.js'
 
 type Ctx = Pick<Deps, 'redis' | 'keys'>
 
+/** How long a receipt (lua/includes/receipts.lua) answers a resent restock or repair. */
+export const RECEIPT_TTL_MS = 24 * 60 * 60 * 1000
+
 /** A type, not an interface: it goes into Postgres as JSON (reconcile's record). */
 export type Counters = { available: number; reserved: number; sold: number }
 
@@ -68,16 +71,17 @@ export async function restockProductScript(
   const raw = await runScript(
     ctx.redis,
     'restockProduct',
-    [keys.hydrated, keys.product(productId), keys.events],
-    [productId, quantity, ledgerId, 'restock', maxTotalStock],
+    [keys.hydrated, keys.product(productId), keys.events, keys.receipt(ledgerId)],
+    [productId, quantity, ledgerId, 'restock', maxTotalStock, RECEIPT_TTL_MS],
   )
   if (raw[0] !== 'OK') return failureFrom('restockProduct', raw)
   return { code: 'OK', available: Number(raw[1]), reserved: Number(raw[2]), sold: Number(raw[3]) }
 }
 
-/** lua/updateProduct.lua: the changed catalogue fields, as strings ('' clears). */
+/** lua/updateProduct.lua: the changed catalogue fields, as strings ('' clears); `changeId` names the call. */
 export async function updateProductScript(
   ctx: Ctx,
+  changeId: string,
   productId: number,
   changes: Record<string, string>,
 ): Promise<{ code: 'OK' } | Failure> {
@@ -85,8 +89,8 @@ export async function updateProductScript(
   const raw = await runScript(
     ctx.redis,
     'updateProduct',
-    [keys.hydrated, keys.product(productId), keys.catalogue, keys.events],
-    [productId, JSON.stringify(changes)],
+    [keys.hydrated, keys.product(productId), keys.catalogue, keys.events, keys.receipt(changeId)],
+    [productId, JSON.stringify(changes), RECEIPT_TTL_MS],
   )
   return raw[0] === 'OK' ? { code: 'OK' } : failureFrom('updateProduct', raw)
 }
@@ -97,9 +101,10 @@ export type RepairReply =
   | { code: 'NEGATIVE' }
   | Failure
 
-/** lua/repairStock.lua */
+/** lua/repairStock.lua; `repairId` names the repair (its stock_reconciliations row). */
 export async function repairStockScript(
   ctx: Ctx,
+  repairId: string,
   productId: number,
   seenVersion: number,
   to: Counters,
@@ -108,8 +113,8 @@ export async function repairStockScript(
   const raw = await runScript(
     ctx.redis,
     'repairStock',
-    [keys.hydrated, keys.product(productId), keys.events],
-    [productId, seenVersion, to.available, to.reserved, to.sold],
+    [keys.hydrated, keys.product(productId), keys.events, keys.receipt(repairId)],
+    [productId, seenVersion, to.available, to.reserved, to.sold, RECEIPT_TTL_MS],
   )
   switch (raw[0]) {
     case 'OK':
