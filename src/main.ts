@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync } from 'node:fs'
+import type { Server } from 'node:http'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.js'
@@ -123,8 +124,15 @@ function start(deps: Deps): (() => Promise<void>)[] {
       logger.info({ port: info.port }, `online-store listening on http://${host}:${info.port}`)
       console.log(`online-store listening on http://${host}:${info.port}  (docs: /docs)`)
     })
-    // Stop accepting first and let in-flight requests finish, before the jobs and connections close.
-    stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    // Stop accepting first and let in-flight requests finish, before the jobs and connections
+    // close. Open streams (the dashboard's) would hold it open: they are cut after a second.
+    stops.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          setTimeout(() => (server as Server).closeAllConnections(), 1_000).unref()
+        }),
+    )
     const stopSharing = shareHeads(deps.redis)
     stops.push(async () => stopSharing())
     // What buyers met, counted in memory, reaches the dashboard's shared counters.

@@ -25,7 +25,12 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
       'ADMIN_TOKEN is not set: generated one for this run only',
     )
   }
-  const redis = createRedis(config.REDIS_URL, logger)
+  // API processes answer 503 at once while Redis is away; background jobs wait for it.
+  const redis = createRedis(
+    config.REDIS_URL,
+    logger,
+    config.ROLE === 'api' ? { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS } : {},
+  )
   const sql = createSql(config.DATABASE_URL)
   try {
     await redis.connect()

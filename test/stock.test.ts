@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { patientDuplicate } from '../src/redis/client.js'
 import { restockAdvice } from '../src/stock/advice.js'
 import { publishStockReport } from '../src/stock/report.js'
 import { api } from './helpers/api.js'
@@ -248,7 +249,7 @@ describe('the periodic stock report', () => {
     const productId = await newProduct(12)
     await ctx.drain()
     await ctx.deps.redis.hincrby(ctx.deps.keys.product(productId), 'reserved', 1)
-    const subscriber = ctx.deps.redis.duplicate()
+    const subscriber = patientDuplicate(ctx.deps.redis)
     await subscriber.subscribe(ctx.deps.keys.stockReport)
     const received = new Promise<string>((resolve) =>
       subscriber.on('message', (_channel, message) => resolve(message)),

@@ -4,13 +4,18 @@ import { jsonContent } from '../http/openapi.js'
 import { isRebuilding } from '../recovery/hydrate.js'
 import { writeBehindStatus } from '../worker/status.js'
 
-const Check = z.object({ ok: z.boolean(), error: z.string().optional() })
+const Check = z.object({ ok: z.boolean() })
+const REASONS = ['redis', 'rebuilding', 'postgres', 'dead_letters'] as const
 const ReadySchema = z
   .object({
     status: z.enum(['ready', 'degraded', 'unavailable']).openapi({
       description:
-        '`ready`; `degraded` (serving, but dead letters hold acknowledged changes that are not in ' +
-        'Postgres); `unavailable` (a dependency does not answer, or Redis is being rebuilt).',
+        '`ready`; `degraded` (200: sales go on, but Postgres does not answer, so changes wait in ' +
+        'Redis, or dead letters hold acknowledged changes that are not in Postgres); ' +
+        '`unavailable` (503: Redis does not answer, or is being rebuilt).',
+    }),
+    reasons: z.array(z.enum(REASONS)).openapi({
+      description: 'Why it is not `ready`: `redis`, `rebuilding`, `postgres`, `dead_letters`.',
     }),
     checks: z.object({ redis: Check, postgres: Check, store: Check }),
     write_behind: z
@@ -24,12 +29,29 @@ const ReadySchema = z
   })
   .openapi('Readiness')
 
-async function check(probe: () => Promise<unknown>) {
+/** How long a readiness probe waits for a store: a probe never hangs with it. */
+const PROBE_TIMEOUT_MS = 1_000
+
+/** Runs a probe within PROBE_TIMEOUT_MS; the cause goes to the log, never into the public answer. */
+async function check(deps: Deps, name: string, probe: () => Promise<unknown>) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)),
+      PROBE_TIMEOUT_MS,
+    )
+  })
   try {
-    await probe()
+    await Promise.race([probe(), timeout])
     return { ok: true }
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) }
+    deps.logger.warn(
+      { check: name, err: err instanceof Error ? err.message : String(err) },
+      'readiness check failed',
+    )
+    return { ok: false }
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -52,33 +74,43 @@ export function healthRoutes(deps: Deps) {
       method: 'get',
       path: '/readyz',
       tags: ['operations'],
-      summary: 'Redis and Postgres answer; write-behind backlog and lag',
+      summary: 'Can this instance sell? Redis, Postgres, the rebuild and the write-behind',
       responses: {
-        200: jsonContent(ReadySchema, 'Ready to serve'),
-        503: jsonContent(ReadySchema, 'A dependency does not answer'),
+        200: jsonContent(ReadySchema, 'Selling (`ready` or `degraded`)'),
+        503: jsonContent(ReadySchema, 'Cannot sell: Redis does not answer or is being rebuilt'),
       },
     }),
     async (c) => {
+      let writeBehind: Awaited<ReturnType<typeof writeBehindStatus>> | null = null
       const [redis, postgres, store] = await Promise.all([
-        check(() => deps.redis.ping()),
-        check(() => deps.sql`select 1`),
-        check(async () => {
+        check(deps, 'redis', async () => {
+          writeBehind = await writeBehindStatus(deps)
+        }),
+        check(deps, 'postgres', () => deps.sql`select 1`),
+        check(deps, 'store', async () => {
           if (await isRebuilding(deps)) throw new Error('rebuilding Redis from Postgres')
         }),
       ])
-      const writeBehind = redis.ok ? await writeBehindStatus(deps).catch(() => null) : null
-      const ready = redis.ok && postgres.ok && store.ok
-      const incidents = (writeBehind?.dead_letters ?? 0) + (writeBehind?.dead_letters_dropped ?? 0)
+      const status = writeBehind as Awaited<ReturnType<typeof writeBehindStatus>> | null
+      const incidents = (status?.dead_letters ?? 0) + (status?.dead_letters_dropped ?? 0)
+      const reasons: (typeof REASONS)[number][] = []
+      if (!redis.ok) reasons.push('redis')
+      else if (!store.ok) reasons.push('rebuilding')
+      if (!postgres.ok) reasons.push('postgres')
+      if (incidents > 0) reasons.push('dead_letters')
+      // Sales need Redis; without Postgres they go on, and the write-behind catches up later.
+      const selling = redis.ok && store.ok
       const body = {
-        status: !ready
+        status: !selling
           ? ('unavailable' as const)
-          : incidents > 0
+          : reasons.length > 0
             ? ('degraded' as const)
             : ('ready' as const),
+        reasons,
         checks: { redis, postgres, store },
-        write_behind: writeBehind,
+        write_behind: status,
       }
-      return ready ? c.json(body, 200) : c.json(body, 503)
+      return selling ? c.json(body, 200) : c.json(body, 503)
     },
   )
 

@@ -139,12 +139,18 @@ export function toApiError(err: unknown, logger: Logger, requestId?: string): Ap
     const code = HTTP_EXCEPTION_CODES[err.status]
     if (code) return new ApiError(code, err.message || 'The request was refused.')
   }
-  if (isRedisUnreachable(err)) {
-    logger.warn({ err: (err as Error).message, request_id: requestId }, 'redis is unreachable')
+  const unreachable = unreachableStore(err)
+  if (unreachable) {
+    logger.warn(
+      { err: (err as Error).message, request_id: requestId },
+      `${unreachable} is unreachable`,
+    )
     return new ApiError(
       'SERVICE_UNAVAILABLE',
-      'The store cannot reach its live stock right now. Try again shortly (an Idempotency-Key makes the retry safe).',
-      { reason: 'redis' },
+      unreachable === 'redis'
+        ? 'The store cannot reach its live stock right now. Try again shortly (an Idempotency-Key makes the retry safe).'
+        : 'The store cannot reach its database right now. Try again shortly.',
+      { reason: unreachable },
       1,
     )
   }
@@ -152,13 +158,33 @@ export function toApiError(err: unknown, logger: Logger, requestId?: string): Ap
   return new ApiError('INTERNAL_ERROR', 'Something went wrong on our side. Please try again.')
 }
 
-/** ioredis gave up on a command because Redis does not answer (it may or may not have run). */
-function isRedisUnreachable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  return (
+/** postgres.js's own codes for a connection it lost or could not make. */
+const POSTGRES_CONNECTION_CODES = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+])
+
+/**
+ * Which store a failure says is out of reach: ioredis gave up on a command
+ * (Redis does not answer; the command may or may not have run), or postgres.js
+ * could not connect or lost its connection. API processes talk to Redis with
+ * no offline queue, so a socket error (`syscall`) reaches a request only from
+ * postgres.js.
+ */
+function unreachableStore(err: unknown): 'redis' | 'postgres' | null {
+  if (!(err instanceof Error)) return null
+  if (
     err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET/.test(err.message)
-  )
+    /Connection is closed|Stream isn't writeable|Command timed out/.test(err.message)
+  ) {
+    return 'redis'
+  }
+  const { code, syscall } = err as { code?: unknown; syscall?: unknown }
+  if (typeof code === 'string' && POSTGRES_CONNECTION_CODES.has(code)) return 'postgres'
+  if (typeof syscall === 'string') return 'postgres'
+  return null
 }
 
 /** zod issues as `details`: one entry per field, with its dotted path. */

@@ -4,6 +4,9 @@ import { isRebuilding } from '../recovery/hydrate.js'
 import { readStock } from '../stock/redisStock.js'
 import { writeBehindStatus } from '../worker/status.js'
 
+/** How long a scrape waits for Redis to refresh the gauges it reads at scrape time. */
+const REFRESH_TIMEOUT_MS = 500
+
 /** Fills the gauges that are read at scrape time; a failing source is skipped, never fatal. */
 async function refreshGauges(deps: Deps) {
   const { metrics } = deps
@@ -51,7 +54,11 @@ export function metricsRoutes(deps: Deps) {
       },
     }),
     async (c) => {
-      await refreshGauges(deps)
+      // A scrape never waits on a store: gauges a slow source could not fill keep their last values.
+      await Promise.race([
+        refreshGauges(deps),
+        new Promise((resolve) => setTimeout(resolve, REFRESH_TIMEOUT_MS).unref()),
+      ])
       return c.text(await deps.metrics.registry.metrics(), 200, {
         'content-type': deps.metrics.registry.contentType,
       })

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { Deps } from '../deps.js'
-import { errorLogger, type Redis } from '../redis/client.js'
+import { errorLogger, patientDuplicate, type Redis } from '../redis/client.js'
 import { storeDeadLetter } from './deadLetters.js'
 import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
 import { applyEvents } from './sink.js'
@@ -230,7 +230,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     drainOnce,
     async start() {
       await ensureGroup()
-      reader = redis.duplicate()
+      reader = patientDuplicate(redis)
       reader.on('error', errorLogger(log, 'stream reader'))
       running = true
       loop = run()

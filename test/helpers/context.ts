@@ -82,7 +82,10 @@ export async function createTestContext(
     CATALOGUE_CACHE_MS: '0',
     ...env,
   })
-  const redis = createRedis(config.REDIS_URL, createLogger('silent'))
+  // As an API process connects: nothing queued while Redis is away.
+  const redis = createRedis(config.REDIS_URL, createLogger('silent'), {
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  })
   await redis.connect()
   const sql = createSql(config.DATABASE_URL)
   const deps: Deps = {

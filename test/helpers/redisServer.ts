@@ -61,7 +61,7 @@ export async function startRedisServer(options: { persistence?: 'aof' | 'none' }
     url: `redis://127.0.0.1:${port}`,
     /** kill -9: no shutdown, no final fsync. */
     async kill() {
-      if (!child || child.exitCode !== null) return
+      if (!child || child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
       child.kill('SIGKILL')
       await exited
