@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
+import { createServer } from 'node:net'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.js'
@@ -14,7 +15,14 @@ import { createLogger, type Logger } from './logger.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
 import { relayHeads, shareHeads } from './orders/linesCache.js'
 import { ensureHydrated } from './recovery/hydrate.js'
-import { connect, disconnect, StartupError } from './runtime.js'
+import {
+  adminTokenFor,
+  connect,
+  disconnect,
+  EXIT_CANNOT_LISTEN,
+  portInUse,
+  StartupError,
+} from './runtime.js'
 import { loadStockIntoRedis } from './stock/load.js'
 import { publishStockReport } from './stock/report.js'
 import { logBacklog } from './worker/status.js'
@@ -124,6 +132,16 @@ function start(deps: Deps): (() => Promise<void>)[] {
       logger.info({ port: info.port }, `online-store listening on http://${host}:${info.port}`)
       console.log(`online-store listening on http://${host}:${info.port}  (docs: /docs)`)
     })
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err
+      console.error(
+        err.code === 'EADDRINUSE'
+          ? portInUse(config.HOST, config.PORT)
+          : `Port ${config.PORT} on ${config.HOST} needs privileges this process does not have; set PORT above 1023.`,
+      )
+      // Under the supervisor, a distinct code: it stops instead of starting another.
+      process.exit(cluster.isWorker ? EXIT_CANNOT_LISTEN : 1)
+    })
     // Stop accepting first and let in-flight requests finish, before the jobs and connections
     // close. Open streams (the dashboard's) would hold it open: they are cut after a second.
     stops.unshift(
@@ -154,8 +172,28 @@ function start(deps: Deps): (() => Promise<void>)[] {
   return stops
 }
 
-/** ROLE=all: prepare once, then run the API processes and the jobs process, and keep them running. */
-async function supervise(config: Config, logger: Logger) {
+/** Fails with one sentence when HOST:PORT is taken, before anything starts. */
+async function ensurePortFree(config: Config) {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' ? new StartupError(portInUse(config.HOST, config.PORT)) : err,
+      ),
+    )
+    probe.listen(config.PORT, config.HOST, () => probe.close(() => resolve()))
+  })
+}
+
+/**
+ * ROLE=all: prepare once, then run the API processes and the jobs process, and
+ * keep them running. The admin token is settled here, once, and every process
+ * gets it in its environment.
+ */
+async function supervise(startConfig: Config, logger: Logger) {
+  await ensurePortFree(startConfig)
+  const config = { ...startConfig, ADMIN_TOKEN: adminTokenFor(startConfig, logger) }
+  process.env.ADMIN_TOKEN = config.ADMIN_TOKEN
   const deps = await connect(config, logger)
   await prepare(deps)
   await disconnect(deps)
@@ -163,6 +201,7 @@ async function supervise(config: Config, logger: Logger) {
   const apiProcesses = config.WEB_CONCURRENCY ?? availableParallelism()
   const roles = new Map<Worker, string>()
   let stopping = false
+  let exitCode = 0
   const fork = (role: string) => {
     const worker = cluster.fork({ ROLE: role })
     roles.set(worker, role)
@@ -171,8 +210,13 @@ async function supervise(config: Config, logger: Logger) {
     const role = roles.get(worker) ?? 'api'
     roles.delete(worker)
     if (stopping) {
-      if (roles.size === 0) process.exit(0)
+      if (roles.size === 0) process.exit(exitCode)
       return
+    }
+    if (code === EXIT_CANNOT_LISTEN) {
+      // It said why; starting another would fail the same way, every 500 ms, for ever.
+      exitCode = 1
+      return shutdown('cannot listen')
     }
     logger.error({ role, code, signal }, 'a service process died; starting another')
     setTimeout(() => fork(role), 500)
@@ -192,11 +236,12 @@ async function supervise(config: Config, logger: Logger) {
     'online-store started: API processes and one jobs process',
   )
 
-  const shutdown = (signal: string) => {
+  function shutdown(signal: string) {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down every process')
     for (const worker of roles.keys()) worker.process.kill('SIGTERM')
+    if (roles.size === 0) process.exit(exitCode)
     setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 1_000).unref()
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))

@@ -15,16 +15,21 @@ const HOW_TO_START =
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 
+/**
+ * The admin token: ADMIN_TOKEN, or one generated for this run and logged once.
+ * The supervisor calls this before it starts any process, and hands the token
+ * to each of them in their environment, so every process accepts the same one.
+ */
+export function adminTokenFor(config: Config, logger: Logger): string {
+  if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN
+  const token = randomBytes(24).toString('base64url')
+  logger.warn({ admin_token: token }, 'ADMIN_TOKEN is not set: generated one for this run only')
+  return token
+}
+
 /** Connects to Redis and Postgres, or fails with a sentence saying how to start them. */
 export async function connect(config: Config, logger: Logger): Promise<Deps> {
-  let adminToken = config.ADMIN_TOKEN
-  if (!adminToken) {
-    adminToken = randomBytes(24).toString('base64url')
-    logger.warn(
-      { admin_token: adminToken },
-      'ADMIN_TOKEN is not set: generated one for this run only',
-    )
-  }
+  const adminToken = adminTokenFor(config, logger)
   // API processes answer 503 at once while Redis is away; background jobs wait for it.
   const redis = createRedis(
     config.REDIS_URL,
@@ -48,7 +53,9 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
     redis.disconnect()
     await sql.end({ timeout: 1 })
     throw new StartupError(
-      `Cannot reach PostgreSQL at ${redact(config.DATABASE_URL)} (${message(err)}). ${HOW_TO_START}`,
+      (err as { code?: string }).code === '3D000'
+        ? missingDatabase(config.DATABASE_URL)
+        : `Cannot reach PostgreSQL at ${redact(config.DATABASE_URL)} (${message(err)}). ${HOW_TO_START}`,
     )
   }
   return {
@@ -60,6 +67,29 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
     metrics: createMetrics({ processMetrics: true }),
   }
 }
+
+/** PostgreSQL answers, but the database is not there: say how to create it. */
+function missingDatabase(databaseUrl: string): string {
+  const url = new URL(databaseUrl)
+  const name = decodeURIComponent(url.pathname.slice(1))
+  const user = decodeURIComponent(url.username || 'postgres')
+  return (
+    `PostgreSQL at ${url.host} has no database "${name}". Create it ` +
+    `(\`createdb -h ${url.hostname} -p ${url.port || '5432'} -U ${user} ${name}\`), ` +
+    'or point DATABASE_URL at one that exists; migrations then run on start.'
+  )
+}
+
+/** Listening on `port` fails: one sentence for the person who started the service. */
+export function portInUse(host: string, port: number): string {
+  return (
+    `Port ${port} on ${host} is already in use by another program. Stop it, or set PORT ` +
+    'to a free port (on macOS, AirPlay Receiver takes port 5000).'
+  )
+}
+
+/** Exit code of an API process that cannot listen: the supervisor stops rather than retry. */
+export const EXIT_CANNOT_LISTEN = 78
 
 export async function disconnect(deps: Pick<Deps, 'redis' | 'sql'>) {
   await deps.redis.quit().catch(() => deps.redis.disconnect())

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
+import { freePort } from './helpers/ports.js'
 import { startService as start } from './helpers/processes.js'
 
 describe('npm start (the main process)', () => {
@@ -69,5 +71,61 @@ describe('npm start (the main process)', () => {
       /Cannot reach PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1/,
     )
     expect(bad.output().stderr).not.toContain('secret')
+  })
+
+  it('without ADMIN_TOKEN logs one token, and every process accepts it', async () => {
+    const { ADMIN_TOKEN: _, ...env } = serviceEnv()
+    service = start({ ...env, LOG_LEVEL: 'info', WEB_CONCURRENCY: '2' })
+    const url = await service.listening
+    await service.printed('online-store started')
+    const tokens = [...service.output().stdout.matchAll(/"admin_token":"([^"]+)"/g)].map(
+      (m) => m[1],
+    )
+    expect(tokens).toHaveLength(1)
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` }
+    // New connections each time, so the calls spread over both API processes.
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await fetch(`${url}/api/v1/products`, {
+          method: 'POST',
+          headers: { ...headers, connection: 'close' },
+          body: JSON.stringify({ name: `First run ${i}`, quantity: 1, price: 1 }),
+        })
+        return res.status
+      }),
+    )
+    expect(statuses).toEqual(Array(20).fill(201))
+    service.child.kill('SIGTERM')
+    expect(await service.exited).toBe(0)
+  })
+
+  it('a port in use is one sentence and exit 1, not a restart loop', async () => {
+    const port = await freePort()
+    const squatter = createServer()
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+    try {
+      for (const role of ['all', 'api']) {
+        const bad = start({ ...serviceEnv(), PORT: String(port), ROLE: role })
+        expect(await bad.exited, role).toBe(1)
+        expect(bad.output().stderr, role).toMatch(
+          new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use`),
+        )
+        expect(bad.output().stderr.trim().split('\n'), role).toHaveLength(1)
+      }
+    } finally {
+      squatter.close()
+    }
+  })
+
+  it('names a missing database and how to create it', async () => {
+    const url = new URL(db.url)
+    url.pathname = '/no_such_store_db'
+    const bad = start({ ...serviceEnv(), DATABASE_URL: url.toString() })
+    expect(await bad.exited).toBe(1)
+    expect(bad.output().stderr).toMatch(/has no database "no_such_store_db"/)
+    expect(bad.output().stderr).toContain(
+      'createdb -h 127.0.0.1 -p 5432 -U postgres no_such_store_db',
+    )
+    expect(bad.output().stderr).not.toContain('docker compose')
   })
 })
