@@ -69,6 +69,12 @@ interface CachedPage {
   json: string
   until: number
 }
+/**
+ * Pages one process keeps: any client can ask for any (page, per_page), so the
+ * copy holds at most this many (at most 200 products each, about 60 KB), the
+ * oldest dropped first.
+ */
+export const MAX_CACHED_PAGES = 64
 const pagesOf = perClient(() => ({
   cached: new Map<string, CachedPage>(),
   /** Refreshes under way, so one request refreshes a page while the others wait for it. */
@@ -78,6 +84,25 @@ const pagesOf = perClient(() => ({
 /** Drops this process's copy of the catalogue pages (after a change made here). */
 export function forgetCatalogue(owner: object) {
   pagesOf(owner).cached.clear()
+}
+
+/** How many pages this process keeps a copy of. */
+export function cachedPageCount(owner: object): number {
+  return pagesOf(owner).cached.size
+}
+
+function keepPage(cached: Map<string, CachedPage>, key: string, page: CachedPage) {
+  cached.delete(key)
+  if (cached.size >= MAX_CACHED_PAGES) {
+    const now = Date.now()
+    for (const [k, p] of cached) if (p.until <= now) cached.delete(k)
+  }
+  while (cached.size >= MAX_CACHED_PAGES) {
+    const oldest = cached.keys().next().value
+    if (oldest === undefined) break
+    cached.delete(oldest)
+  }
+  cached.set(key, page)
 }
 
 /**
@@ -100,7 +125,7 @@ export async function listProductsJson(
   if (pending) return pending
   const load = listProducts(deps, page, perPage).then(({ products, pagination }) => {
     const json = JSON.stringify({ data: products, pagination })
-    if (ttl > 0) cached.set(key, { json, until: Date.now() + ttl })
+    if (ttl > 0) keepPage(cached, key, { json, until: Date.now() + ttl })
     return json
   })
   refreshing.set(key, load)
