@@ -23,5 +23,10 @@ export type AppEnv = {
     caller?: string
     /** Who a storefront request acts for, once storefront auth has run. */
     viewer?: Viewer
+    /**
+     * With an Idempotency-Key: the id of what this request creates (an order, a
+     * payment, a ledger row), the same for every retry with that key.
+     */
+    operationId?: string
   }
 }

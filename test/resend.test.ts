@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ANONYMOUS } from '../src/http/customers.js'
+import { createOrder } from '../src/orders/service.js'
 import { readScript, SCRIPT_NAMES, type ScriptName } from '../src/redis/scripts.js'
 import { api } from './helpers/api.js'
-import { adminHeaders, createTestContext, REDIS_URL, type TestContext } from './helpers/context.js'
+import {
+  adminHeaders,
+  createTestContext,
+  jsonHeaders,
+  REDIS_URL,
+  type TestContext,
+} from './helpers/context.js'
 import { stockOf } from './helpers/snapshot.js'
 import { startTcpProxy, type TcpProxy } from './helpers/tcpProxy.js'
 
@@ -153,5 +161,99 @@ describe('every other call whose reply was lost answers once, with one event', (
 
   it.each(SCRIPT_NAMES)('%s states its resend rule in its header', (name) => {
     expect(readScript(name)).toMatch(/Resend rule: \S/)
+  })
+})
+
+describe('a request interrupted after its script ran, retried with its Idempotency-Key', () => {
+  const orderBody = (productId: number) => ({ products: [{ product_id: productId, quantity: 1 }] })
+  const withKey = (key: string) => ({ ...jsonHeaders, 'idempotency-key': key })
+  const drafts = () => direct.zcard(ctx.deps.keys.drafts)
+
+  /** Waits for the service's connection to answer again after a cut. */
+  async function connected() {
+    const deadline = Date.now() + 5_000
+    while ((await ctx.deps.redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  it('after a 503 (the reply never came), makes the same order, not a second one', async () => {
+    const productId = await newProduct(10)
+    const before = await drafts()
+    proxy.dropReplies(...sent('createOrder'))
+    let first: Awaited<ReturnType<typeof store.call>>
+    try {
+      first = await store.call(
+        'POST',
+        '/api/v1/create-order',
+        orderBody(productId),
+        withKey('cut-1'),
+      )
+    } finally {
+      proxy.deliverReplies()
+      proxy.reset()
+    }
+    expect(first.status).toBe(503)
+    expect(first.body.error.details.reason).toBe('redis')
+    await connected()
+    const retry = await store.call(
+      'POST',
+      '/api/v1/create-order',
+      orderBody(productId),
+      withKey('cut-1'),
+    )
+    expect(retry.status).toBe(201)
+    expect(await drafts()).toBe(before + 1)
+    expect(await direct.exists(ctx.deps.keys.order(retry.body.data.id))).toBe(1)
+    expect((await store.cancel(retry.body.data.id)).status).toBe(200)
+  })
+
+  it('after the process died holding the key, takes it over once the lease ran out', async () => {
+    const productId = await newProduct(10)
+    const body = JSON.stringify(orderBody(productId))
+    const scope = ['anonymous', 'POST', '/api/v1/create-order'].join('\n')
+    const entry = ctx.deps.keys.idempotency(scope, 'crashed-1')
+    const fingerprint = createHash('sha256').update(body).digest('base64url')
+    const claim = (at: number, id: string) => `P${fingerprint}${String(at).padStart(15, '0')}${id}`
+    // What a crashed process leaves: its order made, its claim never finished.
+    const made = await createOrder(ctx.deps, orderBody(productId), ANONYMOUS)
+    const before = await drafts()
+    await direct.set(entry, claim(Date.now(), made.id), 'PX', 60_000)
+    const early = await store.call('POST', '/api/v1/create-order', body, withKey('crashed-1'))
+    expect(early.status).toBe(409)
+    expect(early.body.error.code).toBe('IDEMPOTENCY_IN_PROGRESS')
+    await direct.set(entry, claim(Date.now() - 20_000, made.id), 'PX', 60_000)
+    const retry = await store.call('POST', '/api/v1/create-order', body, withKey('crashed-1'))
+    expect(retry.status).toBe(201)
+    expect(retry.body.data.id).toBe(made.id)
+    expect(await drafts()).toBe(before)
+    const again = await store.call('POST', '/api/v1/create-order', body, withKey('crashed-1'))
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.body.data.id).toBe(made.id)
+    expect((await store.cancel(made.id)).status).toBe(200)
+  })
+
+  it('a replayed payment shows the payment as it is now', async () => {
+    const productId = await newProduct(10)
+    const order = await store.createOrder(orderBody(productId))
+    expect((await store.checkout(order.body.data.id)).status).toBe(200)
+    const pay = () =>
+      store.call(
+        'POST',
+        '/api/v1/payment-order',
+        { order_id: order.body.data.id },
+        withKey('pay-1'),
+      )
+    const paid = await pay()
+    expect(paid.status).toBe(201)
+    expect((await store.confirm(paid.body.data.payment_id)).status).toBe(200)
+    const replayed = await pay()
+    expect(replayed.status).toBe(201)
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true')
+    expect(replayed.body.data).toMatchObject({
+      payment_id: paid.body.data.payment_id,
+      payment_status: 'confirmed',
+      order_status: 'payment_confirmed',
+    })
   })
 })

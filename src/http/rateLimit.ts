@@ -10,7 +10,7 @@ import { ApiError } from './errors.js'
 /** lua/rateLimit.lua: takes a token from the caller's bucket; the wait in ms when empty. */
 export async function takeToken(
   { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
-  scope: 'customer' | 'ip',
+  scope: 'customer' | 'ip' | 'idempotency',
   id: string,
   perSecond: number,
   burst: number,
@@ -25,7 +25,7 @@ export async function takeToken(
 }
 
 /** The client's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
-function clientIp(c: Context, trustProxy: boolean): string {
+export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
     if (forwarded) return forwarded

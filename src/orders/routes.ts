@@ -29,7 +29,13 @@ export function orderRoutes(deps: Deps) {
         ...errorResponses(400, 403, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
-    async (c) => c.json({ data: await createOrder(deps, c.req.valid('json'), viewerOf(c)) }, 201),
+    async (c) =>
+      c.json(
+        {
+          data: await createOrder(deps, c.req.valid('json'), viewerOf(c), c.get('operationId')),
+        },
+        201,
+      ),
   )
 
   app.openapi(

@@ -145,20 +145,27 @@ function customerFor(viewer: Viewer, asked: string | undefined): string {
   return viewer.id
 }
 
+/** `orderId`: the request's operation id, so a retry after a crash makes the same order. */
 export async function createOrder(
   deps: Deps,
   input: CreateOrderInput,
   viewer: Viewer,
+  orderId?: string,
 ): Promise<Order> {
   try {
-    return await placeDraft(deps, input, viewer)
+    return await placeDraft(deps, input, viewer, orderId)
   } catch (err) {
     countRefusal(deps, err)
     throw err
   }
 }
 
-async function placeDraft(deps: Deps, input: CreateOrderInput, viewer: Viewer): Promise<Order> {
+async function placeDraft(
+  deps: Deps,
+  input: CreateOrderInput,
+  viewer: Viewer,
+  givenId: string | undefined,
+): Promise<Order> {
   const { config } = deps
   const customerId = customerFor(viewer, input.customer_id)
   const lines = mergeLines(input.products)
@@ -168,7 +175,7 @@ async function placeDraft(deps: Deps, input: CreateOrderInput, viewer: Viewer): 
     lines.map((l) => l.product_id),
     'The order',
   )
-  const orderId = newId()
+  const orderId = givenId ?? newId()
   const reply = await createOrderScript(deps, {
     orderId,
     customerId,

@@ -33,7 +33,17 @@ export function paymentRoutes(deps: Deps) {
       },
     }),
     async (c) =>
-      c.json({ data: await payOrder(deps, c.req.valid('json').order_id, viewerOf(c)) }, 201),
+      c.json(
+        {
+          data: await payOrder(
+            deps,
+            c.req.valid('json').order_id,
+            viewerOf(c),
+            c.get('operationId'),
+          ),
+        },
+        201,
+      ),
   )
 
   app.openapi(

@@ -34,10 +34,19 @@ function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Paym
   return presentPayment(reply.payment, reply.order.status)
 }
 
-/** Pays a checked-out order: one script records the payment and stops the expiry clock. */
-export async function payOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Payment> {
+/**
+ * Pays a checked-out order: one script records the payment and stops the expiry
+ * clock. `paymentId`: the request's operation id, so a retry after a crash
+ * answers with the same payment.
+ */
+export async function payOrder(
+  deps: Deps,
+  orderId: string,
+  viewer: Viewer,
+  paymentId: string = newId(),
+): Promise<Payment> {
   const lines = await loadLines(deps, orderId, viewer)
-  const reply = await payOrderScript(deps, orderId, lines, newId())
+  const reply = await payOrderScript(deps, orderId, lines, paymentId)
   if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
   if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
   return paymentFrom(deps, reply, `Order ${orderId}`)

@@ -102,7 +102,7 @@ export function productRoutes(deps: Deps) {
     async (c) => {
       const { id } = c.req.valid('param')
       const { quantity } = c.req.valid('json')
-      const { ledger_id, product } = await restockProduct(deps, id, quantity)
+      const { ledger_id, product } = await restockProduct(deps, id, quantity, c.get('operationId'))
       return c.json({ data: { ...product, ledger_id } }, 200)
     },
   )

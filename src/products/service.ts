@@ -107,9 +107,17 @@ export async function updateProduct(deps: Deps, id: number, input: UpdateProduct
   return product
 }
 
-/** Adds units atomically in Redis; the restock event carries the ledger row to Postgres. */
-export async function restockProduct(deps: Deps, id: number, quantity: number) {
-  const ledgerId = newId()
+/**
+ * Adds units atomically in Redis; the restock event carries the ledger row to
+ * Postgres. `ledgerId`: the request's operation id, so a retry after a crash
+ * answers with the same restock instead of adding the units twice.
+ */
+export async function restockProduct(
+  deps: Deps,
+  id: number,
+  quantity: number,
+  ledgerId: string = newId(),
+) {
   const reply = await restockProductScript(deps, id, quantity, ledgerId, MAX_TOTAL_STOCK)
   if (reply.code !== 'OK') throw failureToApiError(reply, `Product ${id}`)
   clearSoldOut(deps.redis, [id])

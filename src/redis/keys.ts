@@ -19,8 +19,12 @@ export function storeKeys(prefix: string) {
     missing: (kind: 'order' | 'payment', id: string) => `${tag}:missing:${kind}:${id}`,
     /** Open orders (drafts and checkouts) per customer, for MAX_OPEN_ORDERS. */
     openOrders: `${tag}:open-orders`,
-    /** A caller's rate-limit bucket: `customer` (verified or named) or `ip`. */
-    rateLimit: (scope: 'customer' | 'ip', id: string) => `${tag}:rate:${scope}:${id}`,
+    /**
+     * A caller's rate-limit bucket: `customer` (verified or named), `ip`, or
+     * `idempotency` (new Idempotency-Keys an anonymous IP may store).
+     */
+    rateLimit: (scope: 'customer' | 'ip' | 'idempotency', id: string) =>
+      `${tag}:rate:${scope}:${id}`,
     reservations: `${tag}:reservations`,
     drafts: `${tag}:drafts`,
     events: `${tag}:events`,
