@@ -57,6 +57,11 @@ export const ConfigSchema = z.object({
   STOCK_REPORT_INTERVAL_SECONDS: positiveInt(60),
   STOCK_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   STOCK_CHECK_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  /**
+   * How long a product may be `pending` in the stock check: once the oldest
+   * event not yet in Postgres is older than this, it is `drift`, with the reason.
+   */
+  STOCK_PENDING_LIMIT_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   /** Customer tokens: HS256 with this secret switches them on. */
   CUSTOMER_JWT_SECRET: z.string().min(32, 'must be at least 32 characters long').optional(),

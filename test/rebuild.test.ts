@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSql } from '../src/db/client.js'
+import { ensureHydrated } from '../src/recovery/hydrate.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { derivedStock } from '../src/stock/derived.js'
-import { httpApi } from './helpers/api.js'
-import { ADMIN_TOKEN, createTestDatabase } from './helpers/context.js'
+import { api, httpApi } from './helpers/api.js'
+import { ADMIN_TOKEN, createTestContext, createTestDatabase } from './helpers/context.js'
 import { startService } from './helpers/processes.js'
 import { startRedisServer } from './helpers/redisServer.js'
+import { stockOf } from './helpers/snapshot.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -171,3 +173,71 @@ async function waitForEmptyBacklog(redis: ReturnType<typeof createRedis>, events
   while ((await redis.xlen(events)) > 0 && Date.now() < deadline) await sleep(50)
   expect(await redis.xlen(events)).toBe(0)
 }
+
+describe('a rebuild racing a slow write-behind batch', () => {
+  it('waits for the batch in flight, so Redis and Postgres agree on the order and its units', async () => {
+    const server = await startRedisServer({ persistence: 'none' })
+    const ctx = await createTestContext({ REDIS_URL: server.url })
+    const locker = createSql(ctx.databaseUrl, { max: 1 })
+    try {
+      const store = api(ctx)
+      const product = await store.addProduct({ name: 'Fenced', quantity: 10, price: 1 })
+      const productId = product.body.data.id as number
+      const created = await store.createOrder({
+        products: [{ product_id: productId, quantity: 10 }],
+      })
+      const orderId = created.body.data.id as string
+      await ctx.drain()
+      expect((await store.checkout(orderId)).status).toBe(200)
+
+      // Postgres slowed: a lock holds every write to orders (reads still go through).
+      let release = () => {}
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      let locked = () => {}
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve
+      })
+      const held = locker.begin(async (tx) => {
+        await tx`lock table orders in exclusive mode`
+        locked()
+        await released
+      })
+      await isLocked
+      // The worker reads the checkout and its transaction waits on the lock.
+      const batch = ctx.drain().catch((err: Error) => err)
+      await sleep(300)
+
+      // Redis dies and comes back empty; the rebuild starts while the batch is in flight.
+      await server.kill()
+      await server.restart()
+      const deadline = Date.now() + 5_000
+      while ((await ctx.deps.redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
+        await sleep(20)
+      }
+      const rebuild = ensureHydrated(ctx.deps)
+      await sleep(500)
+      release()
+      await held
+      await batch
+      await rebuild
+
+      const [row] = await ctx.deps.sql<{ status: string }[]>`
+        select status from orders where id = ${orderId}
+      `
+      expect(row?.status).toBe('checkout')
+      expect(await ctx.deps.redis.hget(ctx.deps.keys.order(orderId), 'status')).toBe('checkout')
+      expect(await stockOf(ctx.deps, productId)).toEqual({ available: 0, reserved: 10, sold: 0 })
+      // The same units are not sold twice.
+      const again = await store.createOrder({ products: [{ product_id: productId, quantity: 1 }] })
+      expect(again.status).toBe(409)
+      expect(again.body.error.code).toBe('OUT_OF_STOCK')
+      expect((await store.cancel(orderId)).status).toBe(200)
+    } finally {
+      await locker.end({ timeout: 5 })
+      await ctx.close()
+      await server.stop()
+    }
+  }, 60_000)
+})

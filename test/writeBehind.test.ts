@@ -13,6 +13,8 @@ import { runTraffic } from './helpers/traffic.js'
 
 let ctx: TestContext
 let store: ReturnType<typeof api>
+/** The fence epoch of this store's Redis (its readiness marker). */
+const epoch = async () => Number(await ctx.deps.redis.get(ctx.deps.keys.hydrated))
 
 beforeAll(async () => {
   ctx = await createTestContext()
@@ -54,7 +56,7 @@ describe('the Postgres sink', () => {
       'payment_confirmed',
     ])
 
-    await applyEvents(ctx.deps.sql, [...events].reverse())
+    await applyEvents(ctx.deps.sql, [...events].reverse(), await epoch())
     const latest = await orderSnapshot(orderId)
     expect(latest).toEqual({
       status: 'payment_confirmed',
@@ -63,8 +65,8 @@ describe('the Postgres sink', () => {
       payment: 'confirmed',
     })
 
-    for (const event of events) await applyEvents(ctx.deps.sql, [event])
-    await applyEvents(ctx.deps.sql, events)
+    for (const event of events) await applyEvents(ctx.deps.sql, [event], await epoch())
+    await applyEvents(ctx.deps.sql, events, await epoch())
     expect(await orderSnapshot(orderId)).toEqual(latest)
     const [product] = await ctx.deps.sql`select quantity from products where id = ${body.data.id}`
     expect(product?.quantity).toBe(8)

@@ -31,8 +31,9 @@ interface OpenOrderRow {
 const ms = (date: Date | string) => String(new Date(date).getTime())
 
 /**
- * Makes sure Redis holds the store. The readiness marker (`keys.hydrated`) is
- * set only here, after a rebuild, and nothing else creates it: when it is
+ * Makes sure Redis holds the store. The readiness marker (`keys.hydrated`,
+ * holding the rebuild's fence epoch) is set only here, after a rebuild, and
+ * nothing else creates it: when it is
  * missing, Redis is new or lost its data, and every changing script answers
  * REBUILDING until it is back. Then this rebuilds everything Postgres knows:
  * the catalogue and stock counters, drafts, reservations with their expiry,
@@ -44,14 +45,16 @@ const ms = (date: Date | string) => String(new Date(date).getTime())
 export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<boolean> {
   const { redis, keys, logger } = deps
   const deadline = Date.now() + waitMs
+  await upgradeMarker(deps)
   while ((await redis.exists(keys.hydrated)) === 0) {
     const token = `${process.pid}-${Date.now()}-${Math.random()}`
     if ((await redis.set(keys.hydrationLock, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') {
       try {
         logger.warn('redis holds no store (new, or it lost its data): rebuilding it from postgres')
         const started = Date.now()
+        const epoch = await moveFence(deps)
         const restored = await hydrate(deps)
-        await redis.set(keys.hydrated, new Date().toISOString())
+        await redis.set(keys.hydrated, String(epoch))
         logger.info({ ...restored, ms: Date.now() - started }, 'redis rebuilt from postgres')
         return true
       } finally {
@@ -63,6 +66,31 @@ export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return false
+}
+
+/**
+ * Moves the fence between rebuilds and the write-behind (see
+ * `src/db/migrations/00005_rebuild_fence`) and returns the new epoch, which
+ * marks the Redis this rebuild fills. The update waits for every write-behind
+ * batch in flight (they hold the fence row FOR SHARE) and, once committed, no
+ * batch read from an earlier Redis can commit: from here Postgres moves only
+ * with events of the new Redis, which has none until it is ready. So the
+ * rebuild reads a Postgres that no older batch will change behind its back.
+ */
+async function moveFence({ sql }: Pick<Deps, 'sql'>): Promise<number> {
+  const [row] = await sql<{ epoch: number }[]>`
+    update store_fence set epoch = epoch + 1 where id = 1 returning epoch
+  `
+  if (!row) throw new Error('store_fence has no row: run the migrations')
+  return row.epoch
+}
+
+/** A marker from before the fence (a date, not an epoch) is given the current epoch. */
+async function upgradeMarker({ redis, keys, sql }: Pick<Deps, 'redis' | 'keys' | 'sql'>) {
+  const marker = await redis.get(keys.hydrated)
+  if (marker === null || /^\d+$/.test(marker)) return
+  const [row] = await sql<{ epoch: number }[]>`select epoch from store_fence where id = 1`
+  if (row) await redis.set(keys.hydrated, String(row.epoch), 'XX')
 }
 
 const rebuilds = new WeakMap<object, Promise<unknown>>()

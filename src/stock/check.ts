@@ -56,8 +56,15 @@ interface Comparison {
   status: CheckStatus
   redis: LiveCounters | null
   database: DerivedStock | undefined
-  /** Postgres caught up with the cut but reflects another stock version. */
+  /** Postgres caught up with the cut but reflects an older stock version. */
   versionGap?: boolean
+  /** Postgres caught up with the cut but reflects a newer stock version than Redis. */
+  ahead?: boolean
+  /**
+   * Still waiting, and the oldest unwritten event is this old (past
+   * STOCK_PENDING_LIMIT_MS): waiting is no longer the explanation, so it is drift.
+   */
+  stalledMs?: number
 }
 
 /**
@@ -90,6 +97,10 @@ async function compare(deps: Deps, productIds: number[], waitMs: number) {
         // Postgres holds every event up to the cut, yet an older version of this
         // product: a change never arrived (dead-lettered, or lost). Waiting will not fix it.
         results.set(id, { status: 'drift', redis, database, versionGap: true })
+      } else if (persisted) {
+        // Postgres is ahead of Redis, with nothing left to write: Redis lost changes
+        // Postgres holds (say, a rebuild read Postgres before they arrived).
+        results.set(id, { status: 'drift', redis, database, ahead: true })
       } else {
         results.set(id, { status: 'pending', redis, database })
         stillOpen.push(id)
@@ -98,6 +109,15 @@ async function compare(deps: Deps, productIds: number[], waitMs: number) {
     open = stillOpen
     if (open.length === 0 || Date.now() >= deadline) break
     await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
+  }
+  if (open.length > 0) {
+    const { lag_ms } = await writeBehindStatus(deps)
+    if (lag_ms > deps.config.STOCK_PENDING_LIMIT_MS) {
+      for (const id of open) {
+        const pending = results.get(id) as Comparison
+        results.set(id, { ...pending, status: 'drift', stalledMs: lag_ms })
+      }
+    }
   }
   return results
 }
@@ -154,7 +174,7 @@ export async function checkStock(
       mostLeadTime: product.most_lead_time,
       available: live.available,
     })
-    const reason = explain(status, redis, database, letters, compared.versionGap === true)
+    const reason = explain(status, compared, letters)
     return {
       product_id: id,
       name: product.name,
@@ -206,10 +226,8 @@ export async function checkStock(
 /** Why a product is not in sync, for the people who read the report. */
 function explain(
   status: CheckStatus,
-  redis: LiveCounters | null,
-  database: DerivedStock | undefined,
+  { redis, database, versionGap, ahead, stalledMs }: Comparison,
   letters: readonly DeadLetter[],
-  gap: boolean,
 ): string | undefined {
   if (letters.length > 0) {
     return (
@@ -224,7 +242,19 @@ function explain(
   if (status === 'pending') {
     return 'The write-behind worker has not yet written every change up to this check.'
   }
-  if (gap) {
+  if (stalledMs !== undefined) {
+    return (
+      `Not compared: the write-behind has not written changes for ${Math.round(stalledMs / 1000)} s ` +
+      '(is Postgres reachable, and is a worker running?). See /readyz and the backlog.'
+    )
+  }
+  if (ahead) {
+    return (
+      `Postgres reflects stock version ${database.version}, newer than Redis's ${redis.version}, ` +
+      'with nothing left to write: Redis lost changes that Postgres holds.'
+    )
+  }
+  if (versionGap) {
     return (
       `Postgres reflects stock version ${database.version} but Redis is at ${redis.version}, ` +
       'with nothing left to write: changes never reached Postgres.'

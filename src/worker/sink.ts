@@ -22,11 +22,35 @@ function latest<T extends { v: string }>(items: Iterable<T>, idOf: (item: T) => 
 }
 
 /**
+ * A batch read from a Redis that has been rebuilt since (its epoch is not the
+ * fence's): it must not commit. Not permanent: the worker reads the stream again.
+ */
+export class FencedError extends Error {
+  constructor(
+    readonly batchEpoch: number,
+    readonly fenceEpoch: number,
+  ) {
+    super(
+      `write-behind batch read from Redis epoch ${batchEpoch}, but Postgres is at epoch ` +
+        `${fenceEpoch} (Redis was rebuilt since): not written, reading the stream again`,
+    )
+  }
+}
+
+/**
  * Writes a batch of events to Postgres in one transaction. Every write is
  * idempotent and safe against reordering: rows carry the Redis version, and an
- * upsert only moves a row forward; lines and ledger rows insert once.
+ * upsert only moves a row forward; lines and ledger rows insert once. `epoch`
+ * is the readiness marker of the Redis the events came from: the transaction
+ * first locks the fence (FOR SHARE) and commits only if it still holds that
+ * epoch, so a rebuild (which moves it) waits for this batch, and a batch read
+ * before a rebuild never lands after it.
  */
-export async function applyEvents(sql: Sql, events: readonly StoreEvent[]): Promise<void> {
+export async function applyEvents(
+  sql: Sql,
+  events: readonly StoreEvent[],
+  epoch: number,
+): Promise<void> {
   const orders = latest(
     events.flatMap((e) => (e.order ? [e.order] : [])),
     (o) => o.id,
@@ -46,6 +70,10 @@ export async function applyEvents(sql: Sql, events: readonly StoreEvent[]): Prom
   )
 
   await sql.begin(async (tx) => {
+    const [fence] = await tx<
+      { epoch: number }[]
+    >`select epoch from store_fence where id = 1 for share`
+    if (fence?.epoch !== epoch) throw new FencedError(epoch, fence?.epoch ?? 0)
     if (orders.length > 0) await upsertOrders(tx as unknown as Sql, orders)
     if (payments.length > 0) await upsertPayments(tx as unknown as Sql, payments)
     if (ledger.length > 0) {

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.js'
 import { errorLogger, patientDuplicate, type Redis } from '../redis/client.js'
 import { storeDeadLetter } from './deadLetters.js'
 import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
-import { applyEvents } from './sink.js'
+import { applyEvents, FencedError } from './sink.js'
 
 export const CONSUMER_GROUP = 'postgres-writers'
 const FINAL_STATUSES = new Set(['payment_confirmed', 'payment_rejected', 'expired', 'cancelled'])
@@ -110,8 +110,12 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     if (pipeline.length > 0) await pipeline.exec()
   }
 
-  /** Applies entries; returns how many were written. Throws on transient failures. */
-  async function apply(entries: RawEntry[]): Promise<number> {
+  /**
+   * Applies entries read from the Redis of `epoch`; returns how many were
+   * written. Throws on transient failures (a fenced batch is one: nothing is
+   * acknowledged, and the next pass reads the stream again).
+   */
+  async function apply(entries: RawEntry[], epoch: number): Promise<number> {
     const parsed: { event: StoreEvent; raw: RawEntry }[] = []
     for (const raw of entries) {
       try {
@@ -125,6 +129,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
       await applyEvents(
         sql,
         parsed.map((p) => p.event),
+        epoch,
       )
       await acknowledge(parsed.map((p) => p.raw[0]))
       await expireFinished(parsed.map((p) => p.event))
@@ -136,7 +141,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     let written = 0
     for (const { event, raw } of parsed) {
       try {
-        await applyEvents(sql, [event])
+        await applyEvents(sql, [event], epoch)
         await acknowledge([raw[0]])
         await expireFinished([event])
         written += 1
@@ -180,13 +185,23 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     return reply[1].filter((entry) => entry[1] !== null)
   }
 
-  /** One pass: own pending entries, then crashed consumers' entries, then new ones. */
+  /**
+   * One pass: own pending entries, then crashed consumers' entries, then new
+   * ones. The readiness marker is read first: the epoch of the Redis these
+   * entries come from (none while it is being rebuilt: nothing to write).
+   */
   async function drainOnce(): Promise<number> {
+    const marker = await redis.get(keys.hydrated)
+    if (marker === null) {
+      await sleep(100) // Redis is being rebuilt: nothing there to write yet
+      return 0
+    }
+    const epoch = Number(marker)
     const pending = await read('0')
-    if (pending.length > 0) return apply(pending)
+    if (pending.length > 0) return apply(pending, epoch)
     const claimed = await claim()
-    if (claimed.length > 0) return apply(claimed)
-    return apply(await read('>'))
+    if (claimed.length > 0) return apply(claimed, epoch)
+    return apply(await read('>'), epoch)
   }
 
   /** Runs passes until the stream is empty (tests and the drain benchmark). */
@@ -211,6 +226,11 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         backoffMs = 100
       } catch (err) {
         if (!running) break
+        if (err instanceof FencedError) {
+          log.warn({ err: err.message }, 'write-behind batch fenced off by a rebuild')
+          await sleep(100)
+          continue
+        }
         // Redis lost its data (and the group with it): make the group again.
         if (err instanceof Error && err.message.includes('NOGROUP'))
           await ensureGroup().catch(() => {})
