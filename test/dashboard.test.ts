@@ -97,6 +97,71 @@ describe('signing in to /dashboard', () => {
   })
 })
 
+describe('the dashboard session is a session', () => {
+  it('accepts a sign-in posted from this origin, and refuses a cross-site one', async () => {
+    const ok = await form(VIEWER_TOKEN, {
+      origin: 'http://localhost',
+      'sec-fetch-site': 'same-origin',
+    })
+    expect(ok.status).toBe(303)
+    const crossSite: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://localhost', 'sec-fetch-site': 'same-site' },
+    ]
+    for (const headers of crossSite) {
+      const res = await form(VIEWER_TOKEN, headers)
+      expect(res.status, JSON.stringify(headers)).toBe(403)
+      expect(res.headers.get('set-cookie'), JSON.stringify(headers)).toBeNull()
+    }
+  })
+
+  it('answers a malformed form with 400, not a 500', async () => {
+    const res = await ctx.app.request('/dashboard/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=----x' },
+      body: '------x\r\nContent-Disposition: form-data; name="token"\r\n\r\nabc',
+    })
+    expect(res.status).toBe(400)
+    expect(logLines.some((line) => /"level":50/.test(line))).toBe(false)
+  })
+
+  /** Reads an event stream until it ends; true if it ended within `withinMs`. */
+  async function endsWithin(res: Response, withinMs: number, afterFirst: () => Promise<unknown>) {
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    await reader.read() // the first snapshot
+    await afterFirst()
+    const deadline = new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), withinMs))
+    for (;;) {
+      const next = await Promise.race([reader.read(), deadline])
+      if (next === 'open') {
+        await reader.cancel()
+        return false
+      }
+      if (next.done) return true
+    }
+  }
+
+  it('a live stream ends within one interval of sign-out', async () => {
+    const cookie = cookieOf(await form(VIEWER_TOKEN))
+    const stream = await get('/dashboard/events', cookie)
+    expect(stream.status).toBe(200)
+    const ended = await endsWithin(stream, 3_500, async () =>
+      ctx.app.request('/dashboard/sign-out', { method: 'POST', headers: { cookie } }),
+    )
+    expect(ended).toBe(true)
+  })
+
+  it('a live stream ends within one interval of the session expiring', async () => {
+    const cookie = cookieOf(await form(VIEWER_TOKEN))
+    const stream = await get('/dashboard/events', cookie)
+    // DASHBOARD_SESSION_SECONDS is 2 here: it expires, then the next interval ends it.
+    const ended = await endsWithin(stream, 5_500, async () => {})
+    expect(ended).toBe(true)
+  })
+})
+
 describe('the viewer token', () => {
   it('can see, and never change anything', async () => {
     const cookie = cookieOf(await form(VIEWER_TOKEN))

@@ -69,6 +69,25 @@ function Page(props: { role: string }) {
 }
 
 /**
+ * A browser's post from this origin: `Origin` (sent on every cross-origin
+ * post, and on same-origin ones by current browsers) names this host, and
+ * `Sec-Fetch-Site` does not say another site. A client that sends neither
+ * (curl) is no browser a forged form could drive.
+ */
+function sameOrigin(request: Request): boolean {
+  const site = request.headers.get('sec-fetch-site')
+  if (site !== null && site !== 'same-origin' && site !== 'none') return false
+  const origin = request.headers.get('origin')
+  if (origin === null) return true
+  const host = request.headers.get('host') ?? new URL(request.url).host
+  try {
+    return new URL(origin).host === host
+  } catch {
+    return false
+  }
+}
+
+/**
  * The live stock dashboard at /dashboard, for the order-processing team: a
  * sign-in form (admin token or read-only VIEWER_TOKEN, exchanged for a session
  * cookie), the page, and its data: one snapshot (`/dashboard/snapshot`) and a
@@ -94,7 +113,12 @@ export function dashboardRoutes(deps: Deps) {
     return c.html(role ? <Page role={role} /> : <SignIn />)
   })
   app.post('/sign-in', async (c) => {
-    const form = await c.req.parseBody()
+    // Same-origin posts only: a cross-site form must not sign a browser in (login CSRF).
+    if (!sameOrigin(c.req.raw)) {
+      return c.html(<SignIn error="Sign in from this page." />, 403)
+    }
+    const form = await c.req.parseBody().catch(() => null)
+    if (!form) return c.html(<SignIn error="That form could not be read." />, 400)
     const role = typeof form.token === 'string' ? roleOf(deps.config, form.token) : null
     if (!role) return c.html(<SignIn error="That token is not valid." />, 401)
     await startSession(c, deps, role)
@@ -107,7 +131,9 @@ export function dashboardRoutes(deps: Deps) {
   app.get('/snapshot', requireSession(deps), async (c) => c.json(await snapshot(deps)))
   app.get('/events', requireSession(deps), (c) =>
     streamSSE(c, async (stream) => {
-      while (!stream.aborted && !stream.closed) {
+      // The stream lives only as long as its session: it ends within one interval of
+      // sign-out or expiry (the browser's reconnect then meets a 401).
+      while (!stream.aborted && !stream.closed && (await sessionRole(c, deps).catch(() => null))) {
         try {
           await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(await snapshot(deps)) })
         } catch (err) {
