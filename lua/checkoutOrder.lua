@@ -31,6 +31,7 @@
     {'KEYS_MISMATCH'}
     {'INVALID_STATE', status}
     {'EXPIRED'}                              the held reservation had run out; now released
+    {'PRODUCT_INACTIVE', productId}          a line's product was set inactive after the draft was made
     {'SALE_NOT_STARTED', productId, startsMs}
     {'SALE_ENDED', productId, endsMs}
     {'OUT_OF_STOCK', productId, available}
@@ -71,7 +72,10 @@ local customerId = order.customer_id
 local counters = {}
 for i, p in ipairs(paired) do
   local s = redis.call('HMGET', p.productKey, 'available', 'reserved', 'sold', 'v',
-    'max_per_customer', 'sale_starts', 'sale_ends')
+    'max_per_customer', 'sale_starts', 'sale_ends', 'status')
+  if s[8] ~= 'active' then
+    return { 'PRODUCT_INACTIVE', p.line.product_id }
+  end
   local closed, at = saleClosed(s[6], s[7], now)
   if closed then
     return { closed, p.line.product_id, at }

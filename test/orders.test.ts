@@ -157,6 +157,28 @@ describe('create-order', () => {
     ])
   })
 
+  it('refuses repeated lines that merge past 10,000 units, changing nothing', async () => {
+    const productId = await newProduct(20_000)
+    const before = await storeSnapshot(ctx.deps)
+    const res = await store.createOrder({
+      products: Array.from({ length: 100 }, () => ({ product_id: productId, quantity: 10_000 })),
+    })
+    expect(res.status).toBe(422)
+    expect(res.body.error.code).toBe('VALIDATION_FAILED')
+    expect(res.body.error.details).toEqual([
+      { field: 'products.1.quantity', message: expect.stringContaining('more than 10000 units') },
+    ])
+    expect(await storeSnapshot(ctx.deps)).toEqual(before)
+    const atLimit = await store.createOrder({
+      products: [
+        { product_id: productId, quantity: 4_000 },
+        { product_id: productId, quantity: 6_000 },
+      ],
+    })
+    expect(atLimit.status).toBe(201)
+    expect(atLimit.body.data.order_details[0].quantity).toBe(10_000)
+  })
+
   it('computes totals exactly in minor units', async () => {
     const a = await newProduct(10, { price: 0.1 })
     const b = await newProduct(10, { price: 0.2 })
@@ -283,6 +305,26 @@ describe('checkout', () => {
     expect(res.status).toBe(409)
     expect(res.body.error).toMatchObject({ code: 'INVALID_STATE', details: { status: 'paid' } })
     expect(await storeSnapshot(ctx.deps)).toEqual(before)
+  })
+
+  it('refuses a draft whose product was set inactive since, with 409 PRODUCT_INACTIVE', async () => {
+    const productId = await newProduct(5)
+    const draft = await store.createOrder({ products: [{ product_id: productId, quantity: 1 }] })
+    const held = await checkedOut(productId)
+    const patch = (status: string) =>
+      store.call('PATCH', `/api/v1/products/${productId}`, { status }, adminHeaders)
+    expect((await patch('inactive')).status).toBe(200)
+    const before = await storeSnapshot(ctx.deps)
+    const res = await store.checkout(draft.body.data.id)
+    expect(res.status).toBe(409)
+    expect(res.body.error).toMatchObject({
+      code: 'PRODUCT_INACTIVE',
+      details: { product_id: productId },
+    })
+    expect(await storeSnapshot(ctx.deps)).toEqual(before)
+    // A reservation held before may still be paid: the buyer holds those units.
+    expect((await store.pay(held)).status).toBe(201)
+    expect((await patch('active')).status).toBe(200)
   })
 
   it.each([

@@ -29,7 +29,24 @@ export const CreateOrderBody = z
       )
       .min(1)
       .max(MAX_LINES)
-      .openapi({ description: 'Lines; a product listed twice is merged into one line.' }),
+      .superRefine((lines, ctx) => {
+        // Merged, a product's line obeys the same limit as any line.
+        const merged = new Map<number, number>()
+        lines.forEach(({ product_id, quantity }, i) => {
+          const total = (merged.get(product_id) ?? 0) + quantity
+          merged.set(product_id, total)
+          if (total > MAX_LINE_QUANTITY && total - quantity <= MAX_LINE_QUANTITY) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'quantity'],
+              message: `product ${product_id} is listed more than once, for more than ${MAX_LINE_QUANTITY} units in all`,
+            })
+          }
+        })
+      })
+      .openapi({
+        description: `Lines; a product listed twice is merged into one line, of at most ${MAX_LINE_QUANTITY} units.`,
+      }),
     customer_id: CustomerIdSchema.optional().openapi({
       description:
         "Who orders. With customer tokens it must be the token's own (or left out). In anonymous " +

@@ -219,6 +219,7 @@ const CHECKOUT_OUTCOMES: Partial<
   RESERVATION_EXPIRED: 'expired',
   SALE_NOT_STARTED: 'sale_closed',
   SALE_ENDED: 'sale_closed',
+  PRODUCT_INACTIVE: 'sale_closed',
 }
 
 /** Reserves the order's lines; every outcome is counted for /metrics. */

@@ -15,6 +15,7 @@ export type Failure =
   | { code: 'LIMIT_EXCEEDED'; productId: number; limit: number; held: number }
   | { code: 'STOCK_LIMIT'; total: number; max: number }
   | { code: 'TOO_MANY_OPEN_ORDERS'; open: number; max: number }
+  | { code: 'PRODUCT_INACTIVE'; productId: number }
   | { code: 'SALE_NOT_STARTED'; productId: number; at: number }
   | { code: 'SALE_ENDED'; productId: number; at: number }
   | { code: 'INVALID'; field: string; reason: string }
@@ -39,6 +40,7 @@ export function failureFrom(script: ScriptName, raw: RawReply): Failure {
     case 'OUT_OF_STOCK':
       return { code, productId: num(a), available: num(b) }
     case 'CUSTOMER_REQUIRED':
+    case 'PRODUCT_INACTIVE':
       return { code, productId: num(a) }
     case 'LIMIT_EXCEEDED':
       return { code, productId: num(a), limit: num(b), held: num(c) }
@@ -135,6 +137,12 @@ export function failureToApiError(failure: Failure, subject: string): Error {
         'TOO_MANY_OPEN_ORDERS',
         `This customer already has ${failure.open} open orders (drafts and checkouts), the most allowed; pay or cancel one first.`,
         { open_orders: failure.open, max_open_orders: failure.max },
+      )
+    case 'PRODUCT_INACTIVE':
+      return new ApiError(
+        'PRODUCT_INACTIVE',
+        `Product ${failure.productId} is no longer on sale (inactive); remove it from the order.`,
+        { product_id: failure.productId },
       )
     case 'SALE_NOT_STARTED':
       return new ApiError(
