@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { newId } from '../src/ids.js'
+import { updateProductScript } from '../src/stock/scripts.js'
 import { listDeadLetters, replayDeadLetters } from '../src/worker/deadLetters.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'
@@ -144,6 +146,65 @@ describe('an acknowledged change Postgres refuses', () => {
     } finally {
       await small.close()
     }
+  })
+})
+
+describe('sale instants', () => {
+  it('are checked in UTC, whatever the server time zone: 9999-12-31T23:00-05:00 is year 10000', async () => {
+    const zone = process.env.TZ
+    process.env.TZ = 'America/New_York'
+    try {
+      const before = await storeSnapshot(ctx.deps)
+      const res = await store.addProduct({
+        name: 'Far future',
+        quantity: 1,
+        price: 1,
+        sale_ends_at: '9999-12-31T23:00:00-05:00',
+      })
+      expect(res.status).toBe(422)
+      expect(res.body.error.details).toEqual([
+        { field: 'sale_ends_at', message: expect.stringContaining('9999') },
+      ])
+      expect(await storeSnapshot(ctx.deps)).toEqual(before)
+      const last = await store.addProduct({
+        name: 'Last instant',
+        quantity: 1,
+        price: 1,
+        sale_ends_at: '9999-12-31T18:59:59-05:00',
+      })
+      expect(last.status).toBe(201)
+    } finally {
+      if (zone === undefined) delete process.env.TZ
+      else process.env.TZ = zone
+    }
+  })
+
+  it('a product change Postgres refuses is a dead letter that names its product', async () => {
+    const id = (await store.addProduct({ name: 'Refused change', quantity: 3, price: 1 })).body.data
+      .id as number
+    await ctx.drain()
+    // Past the API's checks (as an older version let through): an instant Postgres cannot hold.
+    const reply = await updateProductScript(ctx.deps, newId(), id, {
+      sale_ends: String(Date.UTC(10_000, 0, 1)),
+    })
+    expect(reply.code).toBe('OK')
+    await ctx.drain()
+    const letters = await listDeadLetters(ctx.deps)
+    expect(letters).toEqual([
+      expect.objectContaining({ type: 'product_updated', product_ids: [id] }),
+    ])
+    const check = await stockCheck(ctx, `?product_id=${id}&wait_ms=0`)
+    expect(check.body.data.products[0]).toMatchObject({ status: 'drift' })
+    // Put it right: a change Postgres can hold, and the incident closed.
+    const fixed = await store.call(
+      'PATCH',
+      `/api/v1/products/${id}`,
+      { sale_ends_at: null },
+      adminHeaders,
+    )
+    expect(fixed.status).toBe(200)
+    await ctx.drain()
+    await ctx.deps.redis.del(ctx.deps.keys.deadLetters)
   })
 })
 

@@ -26,7 +26,11 @@ const MaxPerCustomer = z
 const SaleInstant = z.iso
   .datetime({ offset: true })
   .transform((s) => new Date(s))
-  .refine((d) => d.getFullYear() >= 2000 && d.getFullYear() <= 9999, 'must be a year 2000–9999')
+  .refine(
+    // In UTC, whatever the server's time zone: 9999-12-31T23:00-05:00 is already year 10000.
+    (d) => d.getUTCFullYear() >= 2000 && d.getUTCFullYear() <= 9999,
+    'must be a year 2000–9999 (in UTC)',
+  )
   .openapi({ type: 'string', format: 'date-time', example: '2026-12-12T00:00:00+07:00' })
 
 function saleWindowOrdered(p: { sale_starts_at?: Date | null; sale_ends_at?: Date | null }) {

@@ -57,6 +57,7 @@ function toDeadLetter(id: string, flat: string[]): DeadLetter {
     orderId = parsed.order?.id
     for (const s of parsed.stock ?? []) products.add(Number(s.id))
     if (parsed.ledger) products.add(Number(parsed.ledger.product_id))
+    if (parsed.product) products.add(Number(parsed.product.id))
     if (parsed.order)
       for (const l of parseLines(parsed.order.lines ?? '')) products.add(l.product_id)
   } catch {
