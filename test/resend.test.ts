@@ -257,3 +257,28 @@ describe('a request interrupted after its script ran, retried with its Idempoten
     })
   })
 })
+
+describe('creating a product while Redis is unreachable', () => {
+  it('is all or nothing: a 503 leaves no product in Postgres, and the retry makes one', async () => {
+    const count = async () =>
+      (await ctx.deps.sql<{ n: number }[]>`select count(*)::int as n from products`)[0]?.n
+    const before = await count()
+    await proxy.cut()
+    let refused: Awaited<ReturnType<typeof store.addProduct>>
+    try {
+      refused = await store.addProduct({ name: 'Half made', quantity: 5, price: 1 })
+    } finally {
+      await proxy.restore()
+    }
+    expect(refused.status).toBe(503)
+    expect(refused.body.error.details.reason).toBe('redis')
+    expect(await count()).toBe(before)
+    const deadline = Date.now() + 5_000
+    while ((await ctx.deps.redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const made = await store.addProduct({ name: 'Half made', quantity: 5, price: 1 })
+    expect(made.status).toBe(201)
+    expect(await count()).toBe((before ?? 0) + 1)
+  })
+})

@@ -28,39 +28,77 @@ interface ProductRow {
   catalogue_version: number
 }
 
-/** Writes the product and its initial ledger row in one transaction, then loads it into Redis. */
+/**
+ * Creates a product all or nothing across Postgres and Redis: the product and
+ * its initial ledger row are written in one transaction, and the product is
+ * loaded into Redis before that transaction commits. If Redis fails, nothing
+ * commits (a retry makes one product, not two); if the commit fails after
+ * Redis took it, the product is taken out of Redis again.
+ */
 export async function createProduct(deps: Deps, input: CreateProductInput): Promise<Product> {
   const { sql } = deps
   const priceMinor = toMinorUnits(input.price) ?? 0
-  const row = await sql.begin(async (tx) => {
-    const [product] = await tx<ProductRow[]>`
-      insert into products ${tx({
-        name: input.name,
-        price: toDecimalString(priceMinor),
-        quantity: input.quantity,
-        status: input.status,
-        lead_time: input.lead_time,
-        most_lead_time: input.most_lead_time ?? input.lead_time,
-        max_per_customer: input.max_per_customer,
-        sale_starts_at: input.sale_starts_at ?? null,
-        sale_ends_at: input.sale_ends_at ?? null,
-      })}
-      returning *
-    `
-    if (!product) throw new Error('insert into products returned no row')
-    await tx`
-      insert into stock_ledger ${tx({ id: newId(), product_id: product.id, kind: 'initial', quantity: input.quantity })}
-    `
-    return product
-  })
-  const id = Number(row.id)
-  await loadProductScript(deps, catalogueOf(row), {
-    available: input.quantity,
-    reserved: 0,
-    sold: 0,
-  })
-  forgetCatalogue(deps.redis)
-  return getProduct(deps, id)
+  let loadedId: number | undefined
+  try {
+    const row = await sql.begin(async (tx) => {
+      const [product] = await tx<ProductRow[]>`
+        insert into products ${tx({
+          name: input.name,
+          price: toDecimalString(priceMinor),
+          quantity: input.quantity,
+          status: input.status,
+          lead_time: input.lead_time,
+          most_lead_time: input.most_lead_time ?? input.lead_time,
+          max_per_customer: input.max_per_customer,
+          sale_starts_at: input.sale_starts_at ?? null,
+          sale_ends_at: input.sale_ends_at ?? null,
+        })}
+        returning *
+      `
+      if (!product) throw new Error('insert into products returned no row')
+      await tx`
+        insert into stock_ledger ${tx({ id: newId(), product_id: product.id, kind: 'initial', quantity: input.quantity })}
+      `
+      loadedId = Number(product.id)
+      await loadProductScript(deps, catalogueOf(product), {
+        available: input.quantity,
+        reserved: 0,
+        sold: 0,
+      })
+      return product
+    })
+    forgetCatalogue(deps.redis)
+    return await getProduct(deps, Number(row.id))
+  } catch (err) {
+    if (loadedId !== undefined && !(await committed(deps, loadedId))) {
+      await unloadProduct(deps, loadedId)
+    }
+    throw err
+  }
+}
+
+/** True if Postgres holds the product (its create committed). */
+async function committed({ sql }: Pick<Deps, 'sql'>, id: number): Promise<boolean> {
+  const rows = await sql`select 1 from products where id = ${id}`.catch(() => null)
+  return rows === null || rows.length > 0 // unknown: leave Redis as it is
+}
+
+/** Takes a product whose create did not commit out of Redis again. */
+async function unloadProduct(
+  { redis, keys, logger }: Pick<Deps, 'redis' | 'keys' | 'logger'>,
+  id: number,
+) {
+  await redis
+    .multi()
+    .del(keys.product(id))
+    .zrem(keys.catalogue, String(id))
+    .exec()
+    .catch((err: Error) =>
+      logger.error(
+        { product_id: id, err: err.message },
+        'could not take an uncommitted product out of Redis',
+      ),
+    )
 }
 
 /** A Postgres product row as the catalogue fields Redis keeps. */
