@@ -104,11 +104,15 @@ describe('the dashboard session is a session', () => {
       'sec-fetch-site': 'same-origin',
     })
     expect(ok.status).toBe(303)
+    // What this page's own form sends (its Referrer-Policy makes Origin null).
+    const own = await form(VIEWER_TOKEN, { origin: 'null', 'sec-fetch-site': 'same-origin' })
+    expect(own.status).toBe(303)
     const crossSite: Record<string, string>[] = [
       { origin: 'https://evil.example' },
       { origin: 'null' },
       { 'sec-fetch-site': 'cross-site' },
       { origin: 'http://localhost', 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
     ]
     for (const headers of crossSite) {
       const res = await form(VIEWER_TOKEN, headers)

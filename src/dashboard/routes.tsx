@@ -69,14 +69,15 @@ function Page(props: { role: string }) {
 }
 
 /**
- * A browser's post from this origin: `Origin` (sent on every cross-origin
- * post, and on same-origin ones by current browsers) names this host, and
- * `Sec-Fetch-Site` does not say another site. A client that sends neither
- * (curl) is no browser a forged form could drive.
+ * A browser's post from this origin. Current browsers send `Sec-Fetch-Site`,
+ * which must say `same-origin` (the page's `Referrer-Policy: no-referrer`
+ * makes them send `Origin: null` on its own forms, so it cannot be the test
+ * there). Without it, `Origin`, when sent, must name this host. A client that
+ * sends neither (curl) is no browser a forged form could drive.
  */
 function sameOrigin(request: Request): boolean {
   const site = request.headers.get('sec-fetch-site')
-  if (site !== null && site !== 'same-origin' && site !== 'none') return false
+  if (site !== null) return site === 'same-origin' || site === 'none'
   const origin = request.headers.get('origin')
   if (origin === null) return true
   const host = request.headers.get('host') ?? new URL(request.url).host
