@@ -25,10 +25,12 @@ export const ConfigSchema = z.object({
     .default('store'),
   /**
    * How long a request waits for a Redis reply before it answers 503 (the
-   * command may still have run: every script is safe to send again). API
-   * processes queue nothing while Redis is unreachable: they answer 503 at once.
+   * command may still have run: every script is safe to send again). With
+   * auto-pipelining a command may wait for the batch before it, so a stalled
+   * Redis answers within twice this. API processes queue nothing while Redis
+   * is unreachable: they answer 503 at once.
    */
-  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   ROLE: z.enum(['all', 'api', 'jobs', 'worker', 'sweeper', 'reporter']).default('all'),
   /** API processes ROLE=all runs (node:cluster); default: one per core. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),

@@ -153,6 +153,49 @@ describe('Redis killed mid-sale', () => {
   }, 60_000)
 })
 
+describe('Redis stalled (no answer, no error)', () => {
+  it('answers within 2 s with a 503 reason redis, and carries on once Redis answers again', async () => {
+    const proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379))
+    cleanups.push(() => proxy.close())
+    const { url } = await serve({ REDIS_URL: proxy.url('redis') })
+    const product = await timed(
+      url,
+      '/api/v1/products',
+      post({ name: 'Stalled', quantity: 10, price: 1 }, admin),
+    )
+    expect(product.status).toBe(201)
+    const lines = { products: [{ product_id: product.body.data.id, quantity: 1 }] }
+
+    proxy.stall()
+    const stalled = await Promise.all([
+      timed(url, '/api/v1/create-order', post(lines)),
+      timed(url, '/api/v1/products'),
+      timed(url, '/metrics'),
+      timed(url, '/readyz'),
+      timed(url, '/healthz'),
+    ])
+    proxy.resume()
+    for (const r of stalled) expect(r.ms, r.path).toBeLessThan(2_000)
+    const [created, products, metrics, ready, health] = stalled
+    expect(created?.status).toBe(503)
+    expect(created?.retryAfter).not.toBeNull()
+    expect(created?.body.error.details.reason).toBe('redis')
+    expect(products?.status).toBe(503)
+    expect(metrics?.status).toBe(200)
+    expect(ready?.status).toBe(503)
+    expect(health?.status).toBe(200)
+
+    // Redis answers again: so does the store.
+    const deadline = Date.now() + 10_000
+    let again = await timed(url, '/api/v1/create-order', post(lines))
+    while (again.status !== 201 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      again = await timed(url, '/api/v1/create-order', post(lines))
+    }
+    expect(again.status).toBe(201)
+  }, 60_000)
+})
+
 describe('Postgres down, Redis up', () => {
   it('is ready but degraded, keeps selling, and answers 503 reason postgres only where Postgres is needed', async () => {
     const proxy = await startTcpProxy(5432)
