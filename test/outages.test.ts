@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
-import { startService } from './helpers/processes.js'
+import { serviceEnv, startService } from './helpers/processes.js'
 import { startRedisServer } from './helpers/redisServer.js'
 import { startTcpProxy } from './helpers/tcpProxy.js'
 
@@ -22,19 +22,15 @@ const json = { 'content-type': 'application/json' }
 
 async function serve(env: Record<string, string>) {
   const prefix = `t-${randomBytes(6).toString('hex')}`
-  const service = startService({
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    KEY_PREFIX: prefix,
-    ADMIN_TOKEN,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ROLE: 'api',
-    RATE_LIMIT_PER_SECOND: '100000',
-    RATE_LIMIT_BURST: '100000',
-    MAX_OPEN_ORDERS: '100000',
-    ...env,
-  })
+  const service = startService(
+    serviceEnv(db.url, prefix, {
+      ROLE: 'api',
+      RATE_LIMIT_PER_SECOND: '100000',
+      RATE_LIMIT_BURST: '100000',
+      MAX_OPEN_ORDERS: '100000',
+      ...env,
+    }),
+  )
   cleanups.push(async () => {
     service.child.kill('SIGKILL')
     await service.exited.catch(() => {})

@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { freePort } from './helpers/ports.js'
-import { startService as start } from './helpers/processes.js'
+import { serviceEnv as envOf, startService as start } from './helpers/processes.js'
 
 describe('npm start (the main process)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
@@ -14,14 +14,7 @@ describe('npm start (the main process)', () => {
     db = await createTestDatabase()
   })
   /** The environment of a service on this file's database and key prefix, on a free port. */
-  const serviceEnv = () => ({
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    KEY_PREFIX: prefix,
-    ADMIN_TOKEN,
-    PORT: '0',
-    HOST: '127.0.0.1',
-  })
+  const serviceEnv = () => envOf(db.url, prefix)
   afterAll(async () => {
     service?.child.kill('SIGKILL')
     await deletePrefixKeys(prefix)

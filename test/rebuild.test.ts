@@ -5,7 +5,12 @@ import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { derivedStock } from '../src/stock/derived.js'
 import { api, httpApi } from './helpers/api.js'
-import { ADMIN_TOKEN, createTestContext, createTestDatabase } from './helpers/context.js'
+import {
+  ADMIN_TOKEN,
+  createTestContext,
+  createTestDatabase,
+  untilRedisAnswers,
+} from './helpers/context.js'
 import { startService } from './helpers/processes.js'
 import { startRedisServer } from './helpers/redisServer.js'
 import { stockOf } from './helpers/snapshot.js'
@@ -212,10 +217,7 @@ describe('a rebuild racing a slow write-behind batch', () => {
       // Redis dies and comes back empty; the rebuild starts while the batch is in flight.
       await server.kill()
       await server.restart()
-      const deadline = Date.now() + 5_000
-      while ((await ctx.deps.redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
-        await sleep(20)
-      }
+      await untilRedisAnswers(ctx.deps.redis)
       const rebuild = ensureHydrated(ctx.deps)
       await sleep(500)
       release()

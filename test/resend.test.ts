@@ -11,6 +11,7 @@ import {
   jsonHeaders,
   REDIS_URL,
   type TestContext,
+  untilRedisAnswers,
 } from './helpers/context.js'
 import { stockOf } from './helpers/snapshot.js'
 import { startTcpProxy, type TcpProxy } from './helpers/tcpProxy.js'
@@ -169,14 +170,6 @@ describe('a request interrupted after its script ran, retried with its Idempoten
   const withKey = (key: string) => ({ ...jsonHeaders, 'idempotency-key': key })
   const drafts = () => direct.zcard(ctx.deps.keys.drafts)
 
-  /** Waits for the service's connection to answer again after a cut. */
-  async function connected() {
-    const deadline = Date.now() + 5_000
-    while ((await ctx.deps.redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-
   it('after a 503 (the reply never came), makes the same order, not a second one', async () => {
     const productId = await newProduct(10)
     const before = await drafts()
@@ -195,7 +188,7 @@ describe('a request interrupted after its script ran, retried with its Idempoten
     }
     expect(first.status).toBe(503)
     expect(first.body.error.details.reason).toBe('redis')
-    await connected()
+    await untilRedisAnswers(ctx.deps.redis)
     const retry = await store.call(
       'POST',
       '/api/v1/create-order',
@@ -273,10 +266,7 @@ describe('creating a product while Redis is unreachable', () => {
     expect(refused.status).toBe(503)
     expect(refused.body.error.details.reason).toBe('redis')
     expect(await count()).toBe(before)
-    const deadline = Date.now() + 5_000
-    while ((await ctx.deps.redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await untilRedisAnswers(ctx.deps.redis)
     const made = await store.addProduct({ name: 'Half made', quantity: 5, price: 1 })
     expect(made.status).toBe(201)
     expect(await count()).toBe((before ?? 0) + 1)

@@ -143,3 +143,11 @@ export const adminHeaders = {
   'content-type': 'application/json',
 }
 export const jsonHeaders = { 'content-type': 'application/json' }
+
+/** Waits (up to 5 s) until a connection answers again, after a fault cut or restarted its Redis. */
+export async function untilRedisAnswers(redis: Pick<Deps['redis'], 'ping'>) {
+  const deadline = Date.now() + 5_000
+  while ((await redis.ping().catch(() => null)) !== 'PONG' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -1,5 +1,23 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { ADMIN_TOKEN, REDIS_URL } from './context.js'
+
+/** A service's environment on a test's database and key prefix, on a free loopback port. */
+export function serviceEnv(
+  databaseUrl: string,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    KEY_PREFIX: prefix,
+    ADMIN_TOKEN,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...extra,
+  }
+}
 
 /**
  * Runs `src/main.ts` as one real process (node with tsx's loader, so kill -9
