@@ -24,6 +24,27 @@ export const ConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'may only hold letters, digits and _ . : -')
     .default('store'),
   /**
+   * A replicated Redis behind Sentinel: the sentinels (`host:port,...`) and the
+   * master's name. REDIS_URL then gives only the password, user and database.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port pairs, separated by commas')
+    .optional(),
+  REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_TLS: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /**
+   * Replicas that must hold a state change before it is acknowledged (WAIT):
+   * 0 acknowledges what the primary holds, which a failover can forget.
+   */
+  REDIS_REPLICA_ACKS: z.coerce.number().int().min(0).max(16).default(0),
+  /** How long a change waits for REDIS_REPLICA_ACKS replicas before it answers 503. */
+  REDIS_REPLICA_ACK_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+  /**
    * How long a request waits for a Redis reply before it answers 503 (the
    * command may still have run: every script is safe to send again). With
    * auto-pipelining a command may wait for the batch before it, so a stalled
@@ -98,6 +119,17 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>
 
+/** Sentinel needs both its addresses and the master's name. */
+function sentinelComplete(env: Config): string | null {
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_MASTER) {
+    return 'Environment variable REDIS_SENTINEL_MASTER is invalid: it is required with REDIS_SENTINELS.'
+  }
+  if (env.REDIS_SENTINEL_MASTER && !env.REDIS_SENTINELS) {
+    return 'Environment variable REDIS_SENTINELS is invalid: it is required with REDIS_SENTINEL_MASTER.'
+  }
+  return null
+}
+
 export class ConfigError extends Error {}
 
 /** Parses the environment; the error message names each bad variable in a sentence. */
@@ -106,7 +138,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   )
   const result = ConfigSchema.safeParse(present)
-  if (result.success) return result.data
+  if (result.success) {
+    const incomplete = sentinelComplete(result.data)
+    if (incomplete) throw new ConfigError(incomplete)
+    return result.data
+  }
   const sentences = result.error.issues.map(
     (issue) => `Environment variable ${issue.path.join('.')} is invalid: ${issue.message}.`,
   )

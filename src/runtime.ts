@@ -4,7 +4,7 @@ import { createSql } from './db/client.js'
 import type { Deps } from './deps.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics/metrics.js'
-import { createRedis } from './redis/client.js'
+import { createRedis, redisTarget } from './redis/client.js'
 import { storeKeys } from './redis/keys.js'
 
 export class StartupError extends Error {}
@@ -31,11 +31,13 @@ export function adminTokenFor(config: Config, logger: Logger): string {
 export async function connect(config: Config, logger: Logger): Promise<Deps> {
   const adminToken = adminTokenFor(config, logger)
   // API processes answer 503 at once while Redis is away; background jobs wait for it.
-  const redis = createRedis(
-    config.REDIS_URL,
-    logger,
-    config.ROLE === 'api' ? { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS } : {},
-  )
+  const redis = createRedis(redisTarget(config), logger, {
+    ...(config.ROLE === 'api' ? { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS } : {}),
+    replicaAcks: {
+      replicas: config.REDIS_REPLICA_ACKS,
+      timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS,
+    },
+  })
   const sql = createSql(config.DATABASE_URL)
   try {
     await redis.connect()
@@ -44,7 +46,7 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
     redis.disconnect()
     await sql.end({ timeout: 1 })
     throw new StartupError(
-      `Cannot reach Redis at ${redact(config.REDIS_URL)} (${message(err)}). ${HOW_TO_START}`,
+      `Cannot reach Redis at ${config.REDIS_SENTINELS ? `sentinels ${config.REDIS_SENTINELS} (master ${config.REDIS_SENTINEL_MASTER})` : redact(config.REDIS_URL)} (${message(err)}). ${HOW_TO_START}`,
     )
   }
   try {

@@ -46,6 +46,12 @@ describe('npm start (the main process)', () => {
     expect(bad.output().stderr).toMatch(/Environment variable PORT is invalid/)
   })
 
+  it('names the missing half of a Sentinel setting', async () => {
+    const bad = start({ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_URL, DATABASE_URL: db.url })
+    expect(await bad.exited).toBe(1)
+    expect(bad.output().stderr).toMatch(/REDIS_SENTINEL_MASTER is invalid: it is required/)
+  })
+
   it('explains how to start Redis when it cannot be reached', async () => {
     const bad = start({ REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: db.url, ADMIN_TOKEN })
     expect(await bad.exited).toBe(1)

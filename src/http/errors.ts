@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from '../logger.js'
+import { ReplicaAckError } from '../redis/replicas.js'
 
 /** Every error code the API returns, with its HTTP status. One list, one place. */
 export const ERROR_STATUS = {
@@ -139,6 +140,15 @@ export function toApiError(err: unknown, logger: Logger, requestId?: string): Ap
     }
     const code = HTTP_EXCEPTION_CODES[err.status]
     if (code) return new ApiError(code, err.message || 'The request was refused.')
+  }
+  if (err instanceof ReplicaAckError) {
+    logger.warn({ err: err.message, request_id: requestId }, 'replicas did not confirm a change')
+    return new ApiError(
+      'SERVICE_UNAVAILABLE',
+      'The store could not confirm the change on its replicas in time. Retry the same request: it is safe, and converges.',
+      { reason: 'replication', confirmed: err.confirmed, required: err.required },
+      1,
+    )
   }
   const unreachable = unreachableStore(err)
   if (unreachable) {

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js'
 import { decimalToMinor } from '../money.js'
 import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
 import { encodeLines } from '../orders/records.js'
+import { replicated } from '../redis/replicas.js'
 import { runScript } from '../redis/scripts.js'
 import { loadStockIntoRedis } from '../stock/load.js'
 
@@ -54,7 +55,10 @@ export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<
         const started = Date.now()
         const epoch = await moveFence(deps)
         const restored = await hydrate(deps)
+        // Ready only once the replicas hold the rebuilt store (REDIS_REPLICA_ACKS), and the marker too.
+        await replicated(redis)
         await redis.set(keys.hydrated, String(epoch))
+        await replicated(redis)
         logger.info({ ...restored, ms: Date.now() - started }, 'redis rebuilt from postgres')
         return true
       } finally {

@@ -1,6 +1,61 @@
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
+import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
+import { type ReplicaAcks, requireReplicaAcks } from './replicas.js'
 import { registerScripts } from './scripts.js'
+
+/**
+ * Where the store's Redis is: one URL, or a replicated Redis behind Sentinel
+ * (then the URL gives only the password, user and database). Every connection
+ * made from it, duplicates included, follows a failover.
+ */
+export interface RedisTarget {
+  url: string
+  sentinel?: {
+    addresses: { host: string; port: number }[]
+    master: string
+    password?: string | undefined
+    tls: boolean
+  }
+}
+
+export function redisTarget(config: Config): RedisTarget {
+  if (!config.REDIS_SENTINELS || !config.REDIS_SENTINEL_MASTER) return { url: config.REDIS_URL }
+  return {
+    url: config.REDIS_URL,
+    sentinel: {
+      addresses: config.REDIS_SENTINELS.split(',').map((pair) => {
+        const at = pair.lastIndexOf(':')
+        return { host: pair.slice(0, at), port: Number(pair.slice(at + 1)) }
+      }),
+      master: config.REDIS_SENTINEL_MASTER,
+      password: config.REDIS_SENTINEL_PASSWORD,
+      tls: config.REDIS_SENTINEL_TLS,
+    },
+  }
+}
+
+/** ioredis options for a target: the URL's parts, and Sentinel's when there is one. */
+function connectionOptions(target: RedisTarget): RedisOptions {
+  const url = new URL(target.url)
+  const base: RedisOptions = {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    db: Number(url.pathname.slice(1) || 0),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  }
+  if (!target.sentinel) {
+    return { ...base, host: url.hostname, port: Number(url.port || 6379) }
+  }
+  const { sentinel } = target
+  return {
+    ...base,
+    sentinels: sentinel.addresses,
+    name: sentinel.master,
+    ...(sentinel.password ? { sentinelPassword: sentinel.password } : {}),
+    ...(sentinel.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+  }
+}
 
 export interface RedisClientOptions {
   /**
@@ -10,6 +65,8 @@ export interface RedisClientOptions {
    * least once a second. Without it (background jobs) commands wait for Redis.
    */
   commandTimeoutMs?: number
+  /** Replicas that must confirm this client's state changes (see replicas.ts). */
+  replicaAcks?: ReplicaAcks
 }
 
 /**
@@ -21,7 +78,7 @@ export interface RedisClientOptions {
  * is down, the same error is logged once a second at most.
  */
 export function createRedis(
-  url: string,
+  target: string | RedisTarget,
   log: Logger | ((err: Error) => void),
   options: RedisClientOptions = {},
 ) {
@@ -34,13 +91,15 @@ export function createRedis(
           maxRetriesPerRequest: 1,
           retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
         }
-  const redis = new Redis(url, {
+  const redis = new Redis({
+    ...connectionOptions(typeof target === 'string' ? { url: target } : target),
     lazyConnect: true,
     enableAutoPipelining: true,
     ...failFast,
   })
   redis.on('error', errorLogger(log, 'redis'))
   registerScripts(redis)
+  if (options.replicaAcks) requireReplicaAcks(redis, options.replicaAcks)
   return redis
 }
 

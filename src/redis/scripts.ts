@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
+import { replicated } from './replicas.js'
 
 /**
  * Loads the Lua scripts in `lua/` once and registers them with ioredis
@@ -53,15 +54,50 @@ export function registerScripts(redis: Redis): void {
 
 type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<RawReply>
 
-/** Runs a registered script. Only the typed wrappers call this. */
-export function runScript(
+/**
+ * Scripts whose changes need no replica's confirmation: reads, a rate-limit
+ * bucket (losing one lets a caller in a little early, never sells anything),
+ * and the rebuild's loads (the rebuild confirms them all before Redis is ready).
+ */
+const UNCONFIRMED = new Set<ScriptName>(['stockCut', 'rateLimit', 'loadProduct', 'restoreOrder'])
+
+/** Refusals: the script changed nothing, so there is nothing for a replica to confirm. */
+const REFUSALS = new Set([
+  'REBUILDING',
+  'BACKLOG_FULL',
+  'DRAFTS_FULL',
+  'TOO_MANY_OPEN_ORDERS',
+  'NOT_FOUND',
+  'KEYS_MISMATCH',
+  'INVALID_STATE',
+  'OUT_OF_STOCK',
+  'CUSTOMER_REQUIRED',
+  'LIMIT_EXCEEDED',
+  'STOCK_LIMIT',
+  'SALE_NOT_STARTED',
+  'SALE_ENDED',
+  'PRODUCT_INACTIVE',
+  'INVALID',
+  'CHANGED',
+  'NEGATIVE',
+  'NOT_DUE',
+])
+
+/**
+ * Runs a registered script. Only the typed wrappers call this. A script that
+ * changed the store answers only once the replicas the client requires hold
+ * the change (REDIS_REPLICA_ACKS; see replicas.ts): else ReplicaAckError.
+ */
+export async function runScript(
   redis: Redis,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<RawReply> {
   const command = (redis as unknown as Record<ScriptName, ScriptCommand>)[name]
-  return command.call(redis, keys.length, ...keys, ...args)
+  const reply = await command.call(redis, keys.length, ...keys, ...args)
+  if (!UNCONFIRMED.has(name) && !REFUSALS.has(String(reply[0]))) await replicated(redis)
+  return reply
 }
 
 /** A reply code the wrapper does not know: a bug, never a silent 500. */

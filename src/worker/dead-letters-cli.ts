@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig } from '../config.js'
-import { createRedis } from '../redis/client.js'
+import { createRedis, redisTarget } from '../redis/client.js'
 import { storeKeys } from '../redis/keys.js'
 import { deadLetterCounts, listDeadLetters, replayDeadLetters } from './deadLetters.js'
 
@@ -17,7 +17,7 @@ if (existsSync('.env')) process.loadEnvFile('.env')
 const [command, ...ids] = process.argv.slice(2)
 try {
   const config = loadConfig()
-  const redis = createRedis(config.REDIS_URL, (err) => console.error(`redis: ${err.message}`))
+  const redis = createRedis(redisTarget(config), (err) => console.error(`redis: ${err.message}`))
   await redis.connect()
   const keys = storeKeys(config.KEY_PREFIX)
   try {

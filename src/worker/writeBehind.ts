@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import type { Deps } from '../deps.js'
 import { errorLogger, patientDuplicate, type Redis } from '../redis/client.js'
+import { ReplicaAckError } from '../redis/replicas.js'
 import { storeDeadLetter } from './deadLetters.js'
 import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
 import { applyEvents, FencedError } from './sink.js'
@@ -167,7 +168,21 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
       keys.events,
       from,
     ]
-    return streamEntries(await conn.call('XREADGROUP', ...args))
+    return confirmed(conn, streamEntries(await conn.call('XREADGROUP', ...args)))
+  }
+
+  /**
+   * With REDIS_REPLICA_ACKS, entries are written to Postgres only once the
+   * replicas hold them: a WAIT on the connection that read them covers every
+   * write before the read. Else a failover could forget events Postgres
+   * already holds, and hand their versions to other changes.
+   */
+  async function confirmed(conn: Redis, entries: RawEntry[]): Promise<RawEntry[]> {
+    const replicas = config.REDIS_REPLICA_ACKS
+    if (replicas === 0 || entries.length === 0) return entries
+    const acks = await conn.wait(replicas, config.REDIS_REPLICA_ACK_TIMEOUT_MS)
+    if (acks < replicas) throw new ReplicaAckError(acks, replicas)
+    return entries
   }
 
   async function claim(): Promise<RawEntry[]> {
@@ -182,7 +197,10 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     )) as [string, RawEntry[], string[]]
     const deleted = reply[2] ?? []
     if (deleted.length > 0) await acknowledge(deleted)
-    return reply[1].filter((entry) => entry[1] !== null)
+    return confirmed(
+      redis,
+      reply[1].filter((entry) => entry[1] !== null),
+    )
   }
 
   /**
