@@ -7,7 +7,7 @@ import type { Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/logger.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { ensureHydrated } from '../../src/recovery/hydrate.js'
-import { createRedis } from '../../src/redis/client.js'
+import { createRedis, redisTarget } from '../../src/redis/client.js'
 import { storeKeys } from '../../src/redis/keys.js'
 import { writeBehindWorker } from '../../src/worker/writeBehind.js'
 
@@ -83,8 +83,12 @@ export async function createTestContext(
     ...env,
   })
   // As an API process connects: nothing queued while Redis is away.
-  const redis = createRedis(config.REDIS_URL, createLogger('silent'), {
+  const redis = createRedis(redisTarget(config), createLogger('silent'), {
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    replicaAcks: {
+      replicas: config.REDIS_REPLICA_ACKS,
+      timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS,
+    },
   })
   await redis.connect()
   const sql = createSql(config.DATABASE_URL)
