@@ -12,7 +12,8 @@
  * the same processes. Every round uses the same load generator and settings:
  * wrk (-t1 -c64) when installed, else autocannon. Then it checks that nothing was
  * oversold, and compares the rates as ratios, which mean something even where
- * absolute numbers are noisy.
+ * absolute numbers are noisy. BENCH_REDIS_URL runs it against another Redis (the
+ * replicas bench, scripts/bench-replicas.ts, points it at a primary with a replica).
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -195,7 +196,8 @@ function rssMb(root: ChildProcess): number {
 const db = await createTestDatabase()
 const prefix = `bench-${randomBytes(4).toString('hex')}`
 const keys = storeKeys(prefix)
-const redis = createRedis(REDIS_URL, () => {})
+const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? REDIS_URL
+const redis = createRedis(BENCH_REDIS_URL, () => {})
 await redis.connect()
 const sql = createSql(db.url, { max: 4 })
 let service: ChildProcess | undefined
@@ -215,7 +217,7 @@ try {
     env: {
       ...process.env,
       DATABASE_URL: db.url,
-      REDIS_URL,
+      REDIS_URL: BENCH_REDIS_URL,
       KEY_PREFIX: prefix,
       ADMIN_TOKEN,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js'
 import { decimalToMinor } from '../money.js'
 import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
 import { encodeLines } from '../orders/records.js'
-import { replicated } from '../redis/replicas.js'
+import { ReplicaAckError, replicated } from '../redis/replicas.js'
 import { runScript } from '../redis/scripts.js'
 import { loadStockIntoRedis } from '../stock/load.js'
 
@@ -56,9 +56,9 @@ export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<
         const epoch = await moveFence(deps)
         const restored = await hydrate(deps)
         // Ready only once the replicas hold the rebuilt store (REDIS_REPLICA_ACKS), and the marker too.
-        await replicated(redis)
+        await confirmedBy(deadline, () => replicated(redis))
         await redis.set(keys.hydrated, String(epoch))
-        await replicated(redis)
+        await confirmedBy(deadline, () => replicated(redis))
         logger.info({ ...restored, ms: Date.now() - started }, 'redis rebuilt from postgres')
         return true
       } finally {
@@ -70,6 +70,18 @@ export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return false
+}
+
+/** Retries a replica confirmation until `deadline`: a slow replica delays a rebuild, never undoes it. */
+async function confirmedBy(deadline: number, confirm: () => Promise<void>) {
+  for (;;) {
+    try {
+      return await confirm()
+    } catch (err) {
+      if (!(err instanceof ReplicaAckError) || Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
 }
 
 /**

@@ -87,7 +87,8 @@ export function createRedis(
       ? { maxRetriesPerRequest: 3 }
       : {
           enableOfflineQueue: false,
-          commandTimeout: options.commandTimeoutMs,
+          // A change waits for its reply, then for the replicas (WAIT is a command too).
+          commandTimeout: options.commandTimeoutMs + (options.replicaAcks?.timeoutMs ?? 0),
           maxRetriesPerRequest: 1,
           retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
         }
