@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import { startReplicatedRedis } from '../test/helpers/replicatedRedis.js'
 
 const args = process.argv.slice(2)
@@ -21,9 +22,22 @@ interface BenchResult {
   checkout_rps: number
   checkout_p99_ms: number
   create_rps: number
+  /** WAIT commands the primary ran from the checkout round on (the benchmark resets the stats there). */
+  wait_calls?: number
 }
 
-function benchRound(acks: number): BenchResult {
+/** WAIT calls the primary has run so far (INFO commandstats). */
+async function waitCalls(): Promise<number> {
+  const redis = new Redis({ port: primary, host: '127.0.0.1' })
+  try {
+    const stats = await redis.info('commandstats')
+    return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+async function benchRound(acks: number): Promise<BenchResult> {
   const out = join(tmpdir(), `bench-replicas-${acks}-${Date.now()}.json`)
   execFileSync('npx', ['tsx', 'scripts/bench.ts', '--quick', '--out', out], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -36,8 +50,9 @@ function benchRound(acks: number): BenchResult {
   })
   const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult
   rmSync(out, { force: true })
+  result.wait_calls = await waitCalls()
   console.log(
-    `REDIS_REPLICA_ACKS=${acks}: checkout ${result.checkout_rps} req/s, p99 ${result.checkout_p99_ms} ms`,
+    `REDIS_REPLICA_ACKS=${acks}: checkout ${result.checkout_rps} req/s, p99 ${result.checkout_p99_ms} ms, ${result.wait_calls} WAITs`,
   )
   return result
 }
@@ -45,7 +60,7 @@ function benchRound(acks: number): BenchResult {
 const primary = await topology.primaryPort()
 try {
   const runs: { acks: number; result: BenchResult }[] = []
-  for (const acks of [0, 1, 0, 1]) runs.push({ acks, result: benchRound(acks) })
+  for (const acks of [0, 1, 0, 1]) runs.push({ acks, result: await benchRound(acks) })
   const mean = (acks: number) => {
     const of = runs.filter((r) => r.acks === acks).map((r) => r.result.checkout_rps)
     return of.reduce((a, b) => a + b, 0) / of.length
