@@ -2,10 +2,10 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { jsonContent } from '../http/openapi.js'
 import { isRebuilding } from '../recovery/hydrate.js'
-import { writeBehindStatus } from '../worker/status.js'
+import { streamBehind, writeBehindStatus } from '../worker/status.js'
 
 const Check = z.object({ ok: z.boolean() })
-const REASONS = ['redis', 'rebuilding', 'postgres', 'dead_letters'] as const
+const REASONS = ['redis', 'rebuilding', 'postgres', 'dead_letters', 'stream_behind'] as const
 const ReadySchema = z
   .object({
     status: z.enum(['ready', 'degraded', 'unavailable']).openapi({
@@ -15,7 +15,9 @@ const ReadySchema = z
         '`unavailable` (503: Redis does not answer, or is being rebuilt).',
     }),
     reasons: z.array(z.enum(REASONS)).openapi({
-      description: 'Why it is not `ready`: `redis`, `rebuilding`, `postgres`, `dead_letters`.',
+      description:
+        'Why it is not `ready`: `redis`, `rebuilding`, `postgres`, `dead_letters`, ' +
+        '`stream_behind` (Redis forgot changes Postgres holds; the write-behind stopped).',
     }),
     checks: z.object({ redis: Check, postgres: Check, store: Check }),
     write_behind: z
@@ -92,12 +94,19 @@ export function healthRoutes(deps: Deps) {
         }),
       ])
       const status = writeBehind as Awaited<ReturnType<typeof writeBehindStatus>> | null
+      let behind = false
+      if (redis.ok && postgres.ok) {
+        await check(deps, 'stream', async () => {
+          behind = (await streamBehind(deps)) !== null
+        })
+      }
       const incidents = (status?.dead_letters ?? 0) + (status?.dead_letters_dropped ?? 0)
       const reasons: (typeof REASONS)[number][] = []
       if (!redis.ok) reasons.push('redis')
       else if (!store.ok) reasons.push('rebuilding')
       if (!postgres.ok) reasons.push('postgres')
       if (incidents > 0) reasons.push('dead_letters')
+      if (behind) reasons.push('stream_behind')
       // Sales need Redis; without Postgres they go on, and the write-behind catches up later.
       const selling = redis.ok && store.ok
       const body = {

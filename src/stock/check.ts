@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
 import { type DeadLetter, listDeadLetters } from '../worker/deadLetters.js'
-import { writeBehindStatus } from '../worker/status.js'
+import { streamBehind, writeBehindStatus } from '../worker/status.js'
 import { type RestockAdvice, restockAdvice } from './advice.js'
 import { type DerivedStock, derivedStock } from './derived.js'
 import { type Counters, type LiveCounters, stockCutScript as stockCut } from './scripts.js'
@@ -27,7 +27,12 @@ export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'm
 export interface StockReport {
   generated_at: string
   window_days: number
-  write_behind: { backlog: number; lag_ms: number }
+  write_behind: {
+    backlog: number
+    lag_ms: number
+    /** Set when the event stream went backwards and the write-behind stopped. */
+    stream_behind?: { redis_entries: number; postgres_entries: number }
+  }
   products: ProductCheck[]
 }
 
@@ -145,11 +150,12 @@ export async function checkStock(
     })
   }
   const ids = products.map((p) => Number(p.id))
-  const [comparisons, sales, writeBehind, deadLetters] = await Promise.all([
+  const [comparisons, sales, writeBehind, deadLetters, behind] = await Promise.all([
     compare(deps, ids, options.waitMs),
     dailySales(deps, ids, options.windowDays),
     writeBehindStatus(deps),
     listDeadLetters(deps),
+    streamBehind(deps),
   ])
   const lettersOf = new Map<number, DeadLetter[]>()
   for (const letter of deadLetters) {
@@ -216,7 +222,11 @@ export async function checkStock(
     report: {
       generated_at: new Date().toISOString(),
       window_days: options.windowDays,
-      write_behind: { backlog: writeBehind.backlog, lag_ms: writeBehind.lag_ms },
+      write_behind: {
+        backlog: writeBehind.backlog,
+        lag_ms: writeBehind.lag_ms,
+        ...(behind ? { stream_behind: behind } : {}),
+      },
       products: checks,
     },
     versions,

@@ -50,7 +50,18 @@ export const StockReportSchema = z
   .object({
     generated_at: z.string(),
     window_days: z.int(),
-    write_behind: z.object({ backlog: z.int(), lag_ms: z.int() }),
+    write_behind: z.object({
+      backlog: z.int(),
+      lag_ms: z.int(),
+      stream_behind: z
+        .object({ redis_entries: z.int(), postgres_entries: z.int() })
+        .optional()
+        .openapi({
+          description:
+            'Set when Redis has added fewer stream entries than Postgres has seen: it forgot ' +
+            'changes (a failover with REDIS_REPLICA_ACKS=0), and the write-behind has stopped.',
+        }),
+    }),
     products: z.array(ProductCheckSchema),
   })
   .openapi('StockReport')

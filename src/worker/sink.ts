@@ -38,18 +38,66 @@ export class FencedError extends Error {
 }
 
 /**
+ * The stream went backwards: Redis has added fewer entries than Postgres has
+ * already seen in this epoch, so it forgot some (a failover that lost writes).
+ * Writing on could let Postgres keep older changes over newer ones: the
+ * worker stops this stream and says so.
+ */
+export class StreamBehindError extends Error {
+  constructor(
+    readonly redisEntries: number,
+    readonly postgresEntries: number,
+  ) {
+    super(
+      `the event stream went backwards: Redis has added ${redisEntries} entries, Postgres has ` +
+        `seen ${postgresEntries} (Redis forgot changes Postgres holds, as a failover with ` +
+        'REDIS_REPLICA_ACKS=0 can): the write-behind has stopped; see README, "Replicas and failover"',
+    )
+  }
+}
+
+/** The entries-added count Postgres has seen for an epoch (0: none yet). */
+export async function streamPosition(sql: Sql, epoch: number): Promise<number> {
+  return (await streamState(sql, epoch)).seen
+}
+
+/** What Postgres knows of an epoch's stream: the count it has seen, and whether it stopped it. */
+export async function streamState(sql: Sql, epoch: number) {
+  const [row] = await sql<{ entries_added: number; stopped_at: number | null }[]>`
+    select entries_added, stopped_at from stream_positions where epoch = ${epoch}
+  `
+  return { seen: row?.entries_added ?? 0, stoppedAt: row?.stopped_at ?? null }
+}
+
+/**
+ * Stops an epoch's stream for good (the worker calls it on StreamBehindError):
+ * later entries carry Redis's count past what Postgres saw, but their versions
+ * may repeat ones Postgres holds, so the stream stays stopped until a rebuild.
+ */
+export async function stopStream(sql: Sql, epoch: number, redisEntries: number) {
+  await sql`
+    update stream_positions set stopped_at = coalesce(stopped_at, ${redisEntries})
+    where epoch = ${epoch}
+  `
+}
+
+/**
  * Writes a batch of events to Postgres in one transaction. Every write is
  * idempotent and safe against reordering: rows carry the Redis version, and an
  * upsert only moves a row forward; lines and ledger rows insert once. `epoch`
  * is the readiness marker of the Redis the events came from: the transaction
  * first locks the fence (FOR SHARE) and commits only if it still holds that
  * epoch, so a rebuild (which moves it) waits for this batch, and a batch read
- * before a rebuild never lands after it.
+ * before a rebuild never lands after it. `entriesAdded` is the stream's
+ * entries-added count when the batch was read: below what Postgres has seen,
+ * the stream went backwards (StreamBehindError) and nothing is written; else
+ * the position moves on with the batch.
  */
 export async function applyEvents(
   sql: Sql,
   events: readonly StoreEvent[],
   epoch: number,
+  entriesAdded?: number,
 ): Promise<void> {
   const orders = latest(
     events.flatMap((e) => (e.order ? [e.order] : [])),
@@ -74,6 +122,11 @@ export async function applyEvents(
       { epoch: number }[]
     >`select epoch from store_fence where id = 1 for share`
     if (fence?.epoch !== epoch) throw new FencedError(epoch, fence?.epoch ?? 0)
+    if (entriesAdded !== undefined) {
+      const { seen, stoppedAt } = await streamState(tx as unknown as Sql, epoch)
+      if (stoppedAt !== null) throw new StreamBehindError(stoppedAt, seen)
+      if (entriesAdded < seen) throw new StreamBehindError(entriesAdded, seen)
+    }
     if (orders.length > 0) await upsertOrders(tx as unknown as Sql, orders)
     if (payments.length > 0) await upsertPayments(tx as unknown as Sql, payments)
     if (ledger.length > 0) {
@@ -95,6 +148,14 @@ export async function applyEvents(
     }
     if (stock.length > 0) await mirrorStock(tx as unknown as Sql, stock)
     if (products.length > 0) await updateCatalogue(tx as unknown as Sql, products)
+    if (entriesAdded !== undefined) {
+      // Last, so concurrent workers hold the row only for the moment before they commit.
+      await tx`
+        insert into stream_positions (epoch, entries_added) values (${epoch}, ${entriesAdded})
+        on conflict (epoch) do update
+          set entries_added = greatest(stream_positions.entries_added, excluded.entries_added)
+      `
+    }
   })
 }
 

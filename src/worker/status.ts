@@ -1,4 +1,6 @@
 import type { Deps } from '../deps.js'
+import { streamState } from './sink.js'
+import { entriesAddedOf } from './writeBehind.js'
 
 /**
  * Events waiting in the stream, the age of the oldest one, and the incidents:
@@ -33,4 +35,19 @@ export async function logBacklog(deps: Pick<Deps, 'redis' | 'keys' | 'logger'>) 
   if (status.backlog === 0) return
   const level = status.lag_ms > 30_000 ? 'warn' : 'info'
   deps.logger[level](status, 'write-behind backlog')
+}
+
+/**
+ * Whether the event stream went backwards (see StreamBehindError): the
+ * entries Redis has added in this epoch, and the count Postgres has already
+ * seen, when Redis's is lower; else null.
+ */
+export async function streamBehind({ redis, keys, sql }: Pick<Deps, 'redis' | 'keys' | 'sql'>) {
+  const marker = await redis.get(keys.hydrated)
+  if (marker === null) return null
+  const { seen, stoppedAt } = await streamState(sql, Number(marker))
+  if (stoppedAt !== null) return { redis_entries: stoppedAt, postgres_entries: seen }
+  const info = await redis.call('XINFO', 'STREAM', keys.events).catch(() => null)
+  const redisEntries = info === null ? 0 : (entriesAddedOf(info) ?? Number.POSITIVE_INFINITY)
+  return redisEntries < seen ? { redis_entries: redisEntries, postgres_entries: seen } : null
 }

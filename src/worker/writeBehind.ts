@@ -4,12 +4,17 @@ import { errorLogger, patientDuplicate, type Redis } from '../redis/client.js'
 import { ReplicaAckError } from '../redis/replicas.js'
 import { storeDeadLetter } from './deadLetters.js'
 import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
-import { applyEvents, FencedError } from './sink.js'
+import { applyEvents, FencedError, StreamBehindError, stopStream } from './sink.js'
 
 export const CONSUMER_GROUP = 'postgres-writers'
 const FINAL_STATUSES = new Set(['payment_confirmed', 'payment_rejected', 'expired', 'cancelled'])
 
 type RawEntry = [id: string, fields: string[]]
+/** Entries read together, and the stream's entries-added count when they were read. */
+interface Batch {
+  entries: RawEntry[]
+  entriesAdded?: number
+}
 
 export interface WriteBehindOptions {
   consumer?: string
@@ -116,7 +121,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
    * written. Throws on transient failures (a fenced batch is one: nothing is
    * acknowledged, and the next pass reads the stream again).
    */
-  async function apply(entries: RawEntry[], epoch: number): Promise<number> {
+  async function apply({ entries, entriesAdded }: Batch, epoch: number): Promise<number> {
     const parsed: { event: StoreEvent; raw: RawEntry }[] = []
     for (const raw of entries) {
       try {
@@ -131,6 +136,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         sql,
         parsed.map((p) => p.event),
         epoch,
+        entriesAdded,
       )
       await acknowledge(parsed.map((p) => p.raw[0]))
       await expireFinished(parsed.map((p) => p.event))
@@ -142,7 +148,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     let written = 0
     for (const { event, raw } of parsed) {
       try {
-        await applyEvents(sql, [event], epoch)
+        await applyEvents(sql, [event], epoch, entriesAdded)
         await acknowledge([raw[0]])
         await expireFinished([event])
         written += 1
@@ -154,7 +160,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     return written
   }
 
-  async function read(from: '>' | '0'): Promise<RawEntry[]> {
+  async function read(from: '>' | '0'): Promise<Batch> {
     const conn = from === '>' ? (reader ?? redis) : redis
     const block = from === '>' && running ? ['BLOCK', blockMs] : []
     const args = [
@@ -168,24 +174,29 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
       keys.events,
       from,
     ]
-    return confirmed(conn, streamEntries(await conn.call('XREADGROUP', ...args)))
+    return positioned(conn, streamEntries(await conn.call('XREADGROUP', ...args)))
   }
 
   /**
-   * With REDIS_REPLICA_ACKS, entries are written to Postgres only once the
-   * replicas hold them: a WAIT on the connection that read them covers every
-   * write before the read. Else a failover could forget events Postgres
-   * already holds, and hand their versions to other changes.
+   * Where the entries sit in the stream's history: its entries-added count,
+   * read after them on the same connection (Postgres keeps the highest it has
+   * seen, and a lower one means the stream went backwards). With
+   * REDIS_REPLICA_ACKS, entries are written to Postgres only once the replicas
+   * hold them: a WAIT after that read covers every write before it. Else a
+   * failover could forget events Postgres already holds.
    */
-  async function confirmed(conn: Redis, entries: RawEntry[]): Promise<RawEntry[]> {
+  async function positioned(conn: Redis, entries: RawEntry[]): Promise<Batch> {
+    if (entries.length === 0) return { entries }
+    const entriesAdded = entriesAddedOf(await conn.call('XINFO', 'STREAM', keys.events))
     const replicas = config.REDIS_REPLICA_ACKS
-    if (replicas === 0 || entries.length === 0) return entries
-    const acks = await conn.wait(replicas, config.REDIS_REPLICA_ACK_TIMEOUT_MS)
-    if (acks < replicas) throw new ReplicaAckError(acks, replicas)
-    return entries
+    if (replicas > 0) {
+      const acks = await conn.wait(replicas, config.REDIS_REPLICA_ACK_TIMEOUT_MS)
+      if (acks < replicas) throw new ReplicaAckError(acks, replicas)
+    }
+    return { entries, entriesAdded }
   }
 
-  async function claim(): Promise<RawEntry[]> {
+  async function claim(): Promise<Batch> {
     const reply = (await redis.xautoclaim(
       keys.events,
       CONSUMER_GROUP,
@@ -197,7 +208,7 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     )) as [string, RawEntry[], string[]]
     const deleted = reply[2] ?? []
     if (deleted.length > 0) await acknowledge(deleted)
-    return confirmed(
+    return positioned(
       redis,
       reply[1].filter((entry) => entry[1] !== null),
     )
@@ -215,10 +226,19 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
       return 0
     }
     const epoch = Number(marker)
+    try {
+      return await drainEpoch(epoch)
+    } catch (err) {
+      if (err instanceof StreamBehindError) await stopStream(sql, epoch, err.redisEntries)
+      throw err
+    }
+  }
+
+  async function drainEpoch(epoch: number): Promise<number> {
     const pending = await read('0')
-    if (pending.length > 0) return apply(pending, epoch)
+    if (pending.entries.length > 0) return apply(pending, epoch)
     const claimed = await claim()
-    if (claimed.length > 0) return apply(claimed, epoch)
+    if (claimed.entries.length > 0) return apply(claimed, epoch)
     return apply(await read('>'), epoch)
   }
 
@@ -244,6 +264,12 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
         backoffMs = 100
       } catch (err) {
         if (!running) break
+        if (err instanceof StreamBehindError) {
+          // Nothing is guessed: the stream stays stopped until a rebuild (README).
+          log.error({ err: err.message }, 'write-behind stopped: the event stream went backwards')
+          await sleep(5_000)
+          continue
+        }
         if (err instanceof FencedError) {
           log.warn({ err: err.message }, 'write-behind batch fenced off by a rebuild')
           await sleep(100)
@@ -326,6 +352,16 @@ function olderId(a: string, b: string): boolean {
   const [aMs, aSeq] = a.split('-').map(Number) as [number, number]
   const [bMs, bSeq] = b.split('-').map(Number) as [number, number]
   return aMs < bMs || (aMs === bMs && aSeq < bSeq)
+}
+
+/** `entries-added` from XINFO STREAM (RESP2 flat pairs or a RESP3 map). */
+export function entriesAddedOf(info: unknown): number | undefined {
+  if (Array.isArray(info)) {
+    const at = info.indexOf('entries-added')
+    return at >= 0 ? Number(info[at + 1]) : undefined
+  }
+  const value = (info as Record<string, unknown> | null)?.['entries-added']
+  return value === undefined ? undefined : Number(value)
 }
 
 /** The group's last-delivered-id from XINFO GROUPS (RESP2 flat pairs or RESP3 maps). */
