@@ -66,8 +66,9 @@ async function saleAcrossFailovers(replicaAcks: number) {
 }
 
 /**
- * Runs `check` once the store's connection answers, again if a late reconnect
- * (a sentinel reconfiguring a server, say) cuts it meanwhile: the checks read,
+ * Runs `check` once the store's connection answers, again (for up to about 10
+ * s) if a late reconnect cuts it or the replica cannot confirm for a moment (a
+ * sentinel reconfiguring a server, and the resync after it): the checks read,
  * and the drain is safe to repeat.
  */
 async function settled<T>(ctx: TestContext, check: () => Promise<T>): Promise<T> {
@@ -76,10 +77,12 @@ async function settled<T>(ctx: TestContext, check: () => Promise<T>): Promise<T>
     try {
       return await check()
     } catch (err) {
-      const cut = /Stream isn't writeable|Connection is closed|Command timed out/.test(
-        (err as Error).message,
-      )
-      if (!cut || attempt >= 5) throw err
+      // A reconnect, or a replica resyncing after a sentinel reconfigured it.
+      const cut =
+        /Stream isn't writeable|Connection is closed|Command timed out|replicas confirmed/.test(
+          (err as Error).message,
+        )
+      if (!cut || attempt >= 20) throw err
       await sleep(500)
     }
   }
