@@ -14,7 +14,7 @@ import { periodic } from './jobs.js'
 import { createLogger, type Logger } from './logger.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
 import { relayHeads, shareHeads } from './orders/linesCache.js'
-import { ensureHydrated } from './recovery/hydrate.js'
+import { ensureHydrated, upgradeMarker } from './recovery/hydrate.js'
 import {
   adminTokenFor,
   connect,
@@ -84,6 +84,7 @@ function yieldToApi(config: Config, logger: Logger) {
 /** Migrations, then Redis made ready: rebuilt from Postgres if empty, else topped up. */
 async function prepare(deps: Deps) {
   await migrate(deps.sql, (name) => deps.logger.info({ migration: name }, 'applying migration'))
+  await upgradeMarker(deps)
   if (!(await ensureHydrated(deps))) {
     deps.logger.info({ products_loaded: await loadStockIntoRedis(deps) }, 'stock loaded into Redis')
   }

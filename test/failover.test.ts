@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { streamBehind } from '../src/worker/status.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'
+import { cleanupList } from './helpers/cleanups.js'
 import { createTestContext, type TestContext, untilRedisAnswers } from './helpers/context.js'
 import { startReplicatedRedis } from './helpers/replicatedRedis.js'
 import { stockOf } from './helpers/snapshot.js'
@@ -11,10 +12,8 @@ import { type Acknowledged, runTraffic } from './helpers/traffic.js'
 // A private primary, replica and three sentinels. Sales run while the primary
 // is killed with -9 three times, each time just after the replica stalled, so
 // the primary has acknowledged writes the replica does not hold.
-const cleanups: (() => Promise<unknown> | unknown)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const cleanups = cleanupList()
+afterEach(() => cleanups.run())
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** How far along its life an order is: a later state never forgets an earlier one. */

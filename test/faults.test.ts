@@ -4,6 +4,7 @@ import { derivedStock } from '../src/stock/derived.js'
 import { writeBehindStatus } from '../src/worker/status.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'
+import { cleanupList } from './helpers/cleanups.js'
 import { ADMIN_TOKEN, createTestContext, deleteKeys, type TestContext } from './helpers/context.js'
 import { startService } from './helpers/processes.js'
 import { startRedisServer } from './helpers/redisServer.js'
@@ -13,9 +14,9 @@ import { startTcpProxy } from './helpers/tcpProxy.js'
 import { type Acknowledged, runTraffic } from './helpers/traffic.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const cleanups: (() => Promise<unknown>)[] = []
+const cleanups = cleanupList()
 afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.()
+  await cleanups.run()
 })
 
 async function newProduct(ctx: TestContext, quantity: number) {

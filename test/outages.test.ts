@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cleanupList } from './helpers/cleanups.js'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { serviceEnv, startService } from './helpers/processes.js'
 import { startRedisServer } from './helpers/redisServer.js'
@@ -8,13 +9,11 @@ import { startTcpProxy } from './helpers/tcpProxy.js'
 // A real service (one process, ROLE=api) against real stores, with one of them
 // taken away: every request is answered promptly, with the right reason.
 let db: Awaited<ReturnType<typeof createTestDatabase>>
-const cleanups: (() => Promise<unknown> | unknown)[] = []
+const cleanups = cleanupList()
 beforeAll(async () => {
   db = await createTestDatabase()
 })
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+afterEach(() => cleanups.run())
 afterAll(() => db.drop())
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }
@@ -70,6 +69,13 @@ async function timed(url: string, path: string, init: RequestInit = {}): Promise
   }
 }
 
+/** A new product (through the admin API), and an order body for one unit of it. */
+async function oneUnitOf(url: string, name: string, quantity: number) {
+  const product = await timed(url, '/api/v1/products', post({ name, quantity, price: 1 }, admin))
+  expect(product.status).toBe(201)
+  return { products: [{ product_id: product.body.data.id as number, quantity: 1 }] }
+}
+
 const post = (body: unknown, headers: Record<string, string> = json) => ({
   method: 'POST',
   headers,
@@ -81,13 +87,7 @@ describe('Redis killed mid-sale', () => {
     const redis = await startRedisServer({ persistence: 'none' })
     cleanups.push(() => redis.stop())
     const { service, url } = await serve({ REDIS_URL: redis.url })
-    const product = await timed(
-      url,
-      '/api/v1/products',
-      post({ name: 'Outage', quantity: 100_000, price: 1 }, admin),
-    )
-    expect(product.status).toBe(201)
-    const lines = { products: [{ product_id: product.body.data.id, quantity: 1 }] }
+    const lines = await oneUnitOf(url, 'Outage', 100_000)
     const held = await timed(url, '/api/v1/create-order', post(lines))
     expect(held.status).toBe(201)
     const orderId = held.body.data.id as string
@@ -154,13 +154,7 @@ describe('Redis stalled (no answer, no error)', () => {
     const proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379))
     cleanups.push(() => proxy.close())
     const { url } = await serve({ REDIS_URL: proxy.url('redis') })
-    const product = await timed(
-      url,
-      '/api/v1/products',
-      post({ name: 'Stalled', quantity: 10, price: 1 }, admin),
-    )
-    expect(product.status).toBe(201)
-    const lines = { products: [{ product_id: product.body.data.id, quantity: 1 }] }
+    const lines = await oneUnitOf(url, 'Stalled', 10)
 
     proxy.stall()
     const stalled = await Promise.all([
@@ -199,12 +193,7 @@ describe('Postgres down, Redis up', () => {
     const viaProxy = new URL(db.url)
     viaProxy.port = String(proxy.port)
     const { url } = await serve({ DATABASE_URL: viaProxy.toString() })
-    const product = await timed(
-      url,
-      '/api/v1/products',
-      post({ name: 'No database', quantity: 100, price: 1 }, admin),
-    )
-    expect(product.status).toBe(201)
+    const lines = await oneUnitOf(url, 'No database', 100)
 
     await proxy.cut()
     const ready = await timed(url, '/readyz')
@@ -215,7 +204,6 @@ describe('Postgres down, Redis up', () => {
     // The public probe names the cause, never the connection error's text.
     expect(JSON.stringify(ready.body)).not.toMatch(/ECONN|127\.0\.0\.1|connect/i)
 
-    const lines = { products: [{ product_id: product.body.data.id, quantity: 1 }] }
     const created = await timed(url, '/api/v1/create-order', post(lines))
     expect(created.status).toBe(201)
     expect(

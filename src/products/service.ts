@@ -39,8 +39,9 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
   const { sql } = deps
   const priceMinor = toMinorUnits(input.price) ?? 0
   let loadedId: number | undefined
+  let row: ProductRow
   try {
-    const row = await sql.begin(async (tx) => {
+    row = await sql.begin(async (tx) => {
       const [product] = await tx<ProductRow[]>`
         insert into products ${tx({
           name: input.name,
@@ -67,14 +68,15 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
       })
       return product
     })
-    forgetCatalogue(deps.redis)
-    return await getProduct(deps, Number(row.id))
   } catch (err) {
+    // A commit that failed may still have committed: ask Postgres before undoing Redis.
     if (loadedId !== undefined && !(await committed(deps, loadedId))) {
       await unloadProduct(deps, loadedId)
     }
     throw err
   }
+  forgetCatalogue(deps.redis)
+  return getProduct(deps, Number(row.id))
 }
 
 /** True if Postgres holds the product (its create committed). */

@@ -46,7 +46,6 @@ const ms = (date: Date | string) => String(new Date(date).getTime())
 export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<boolean> {
   const { redis, keys, logger } = deps
   const deadline = Date.now() + waitMs
-  await upgradeMarker(deps)
   while ((await redis.exists(keys.hydrated)) === 0) {
     const token = `${process.pid}-${Date.now()}-${Math.random()}`
     if ((await redis.set(keys.hydrationLock, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') {
@@ -101,8 +100,11 @@ async function moveFence({ sql }: Pick<Deps, 'sql'>): Promise<number> {
   return row.epoch
 }
 
-/** A marker from before the fence (a date, not an epoch) is given the current epoch. */
-async function upgradeMarker({ redis, keys, sql }: Pick<Deps, 'redis' | 'keys' | 'sql'>) {
+/**
+ * A marker from before the fence (a date, not an epoch) is given the current
+ * epoch. Once, on start (main.ts), before the worker reads it.
+ */
+export async function upgradeMarker({ redis, keys, sql }: Pick<Deps, 'redis' | 'keys' | 'sql'>) {
   const marker = await redis.get(keys.hydrated)
   if (marker === null || /^\d+$/.test(marker)) return
   const [row] = await sql<{ epoch: number }[]>`select epoch from store_fence where id = 1`

@@ -36,6 +36,11 @@ export function requireReplicaAcks(redis: Redis, acks: ReplicaAcks) {
   stateOf(redis).acks = acks.replicas > 0 ? acks : undefined
 }
 
+/** True if this client's changes need replicas' confirmation (a cheap check for the hot path). */
+export function acksRequired(redis: Redis): boolean {
+  return stateOf(redis).acks !== undefined
+}
+
 /**
  * Resolves once the required replicas hold every write this connection has
  * had answered so far; throws ReplicaAckError if they do not within the timeout.
@@ -47,14 +52,10 @@ export async function replicated(redis: Redis): Promise<void> {
   if (!state.inFlight) {
     const sent = redis.wait(acks.replicas, acks.timeoutMs)
     state.inFlight = sent
-    void sent.then(
-      () => {
-        if (state.inFlight === sent) state.inFlight = undefined
-      },
-      () => {
-        if (state.inFlight === sent) state.inFlight = undefined
-      },
-    )
+    const settle = () => {
+      if (state.inFlight === sent) state.inFlight = undefined
+    }
+    void sent.then(settle, settle)
   }
   const confirmed = await state.inFlight
   if (confirmed < acks.replicas) throw new ReplicaAckError(confirmed, acks.replicas)

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
-import { replicated } from './replicas.js'
+import { acksRequired, replicated } from './replicas.js'
 
 /**
  * Loads the Lua scripts in `lua/` once and registers them with ioredis
@@ -96,7 +96,9 @@ export async function runScript(
 ): Promise<RawReply> {
   const command = (redis as unknown as Record<ScriptName, ScriptCommand>)[name]
   const reply = await command.call(redis, keys.length, ...keys, ...args)
-  if (!UNCONFIRMED.has(name) && !REFUSALS.has(String(reply[0]))) await replicated(redis)
+  if (acksRequired(redis) && !UNCONFIRMED.has(name) && !REFUSALS.has(String(reply[0]))) {
+    await replicated(redis)
+  }
   return reply
 }
 

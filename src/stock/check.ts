@@ -115,15 +115,6 @@ async function compare(deps: Deps, productIds: number[], waitMs: number) {
     if (open.length === 0 || Date.now() >= deadline) break
     await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
   }
-  if (open.length > 0) {
-    const { lag_ms } = await writeBehindStatus(deps)
-    if (lag_ms > deps.config.STOCK_PENDING_LIMIT_MS) {
-      for (const id of open) {
-        const pending = results.get(id) as Comparison
-        results.set(id, { ...pending, status: 'drift', stalledMs: lag_ms })
-      }
-    }
-  }
   return results
 }
 
@@ -157,6 +148,14 @@ export async function checkStock(
     listDeadLetters(deps),
     streamBehind(deps),
   ])
+  // Pending has a bound: past STOCK_PENDING_LIMIT_MS without a write, waiting is no explanation.
+  if (writeBehind.lag_ms > deps.config.STOCK_PENDING_LIMIT_MS) {
+    for (const [id, compared] of comparisons) {
+      if (compared.status === 'pending') {
+        comparisons.set(id, { ...compared, status: 'drift', stalledMs: writeBehind.lag_ms })
+      }
+    }
+  }
   const lettersOf = new Map<number, DeadLetter[]>()
   for (const letter of deadLetters) {
     for (const id of letter.product_ids) lettersOf.set(id, [...(lettersOf.get(id) ?? []), letter])

@@ -110,30 +110,6 @@ export async function startReplicatedRedis() {
     }
   }
 
-  const [first, second] = [await freePort(), await freePort()]
-  await startNode(first)
-  await startNode(second, first)
-  await replicaLinked(first, second)
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort()
-    const conf = join(dir, `sentinel-${port}.conf`)
-    writeFileSync(
-      conf,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `sentinel monitor ${MASTER} 127.0.0.1 ${first} 2`,
-        `sentinel down-after-milliseconds ${MASTER} 1000`,
-        `sentinel failover-timeout ${MASTER} 4000`,
-        `sentinel parallel-syncs ${MASTER} 1`,
-        '',
-      ].join('\n'),
-    )
-    const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
-    sentinels.push({ port, child })
-  }
-
   /** The primary the sentinels name, once a majority of them agree and it says it is one. */
   async function primaryPort(): Promise<number> {
     return until('the sentinels to agree on a primary', async () => {
@@ -174,21 +150,68 @@ export async function startReplicatedRedis() {
     await exited
   }
 
-  // The sentinels know both servers before the test starts.
-  await until('the sentinels to see the replica', async () => {
-    for (const { port } of sentinels) {
-      const redis = probe(port)
-      try {
-        await redis.connect()
-        const replicas = (await redis.call('SENTINEL', 'replicas', MASTER)) as unknown[]
-        if (replicas.length === 0) return undefined
-      } finally {
-        redis.disconnect()
+  /** Kills every process of the topology by pid, and removes its folder. */
+  async function stopAll() {
+    for (const child of [...nodes.values(), ...sentinels.map((s) => s.child)]) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit')
+        child.kill('SIGKILL')
+        await exited
       }
     }
-    return true
-  })
-  await replicaLinked(first, second)
+    rmSync(dir, { recursive: true, force: true })
+  }
+
+  /** Starts the primary, the replica and the sentinels, and waits until they all agree. */
+  async function setUp() {
+    await startNode(first)
+    await startNode(second, first)
+    await replicaLinked(first, second)
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort()
+      const conf = join(dir, `sentinel-${port}.conf`)
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${MASTER} 127.0.0.1 ${first} 2`,
+          `sentinel down-after-milliseconds ${MASTER} 1000`,
+          `sentinel failover-timeout ${MASTER} 4000`,
+          `sentinel parallel-syncs ${MASTER} 1`,
+          '',
+        ].join('\n'),
+      )
+      const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
+      sentinels.push({ port, child })
+    }
+
+    // The sentinels know both servers before the test starts.
+    await until('the sentinels to see the replica', async () => {
+      for (const { port } of sentinels) {
+        const redis = probe(port)
+        try {
+          await redis.connect()
+          const replicas = (await redis.call('SENTINEL', 'replicas', MASTER)) as unknown[]
+          if (replicas.length === 0) return undefined
+        } finally {
+          redis.disconnect()
+        }
+      }
+      return true
+    })
+    await replicaLinked(first, second)
+  }
+
+  // A topology that fails to come up is torn down here: the test never gets its stop().
+  const [first, second] = [await freePort(), await freePort()]
+  try {
+    await setUp()
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
 
   return {
     master: MASTER,
@@ -239,15 +262,6 @@ export async function startReplicatedRedis() {
       await replicaLinked(promoted, old)
       return promoted
     },
-    async stop() {
-      for (const child of [...nodes.values(), ...sentinels.map((s) => s.child)]) {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = once(child, 'exit')
-          child.kill('SIGKILL')
-          await exited
-        }
-      }
-      rmSync(dir, { recursive: true, force: true })
-    },
+    stop: stopAll,
   }
 }
