@@ -54,9 +54,9 @@ export default function (data: { productId: number }) {
   const created = http.post(
     `${BASE_URL}/api/v1/create-order`,
     JSON.stringify({ products: [{ product_id: data.productId, quantity: 1 }] }),
-    { headers: json, responseCallback: http.expectedStatuses(201, 409) },
+    { headers: json, responseCallback: http.expectedStatuses(200, 409) },
   )
-  if (created.status !== 201) {
+  if (created.status !== 200) {
     soldOut.add(1)
     return
   }

@@ -39,7 +39,7 @@ export default function (data: { productId: number }) {
   const order = post('/api/v1/create-order', {
     products: [{ product_id: data.productId, quantity: 1 }],
   })
-  if (!check(order, { 'create 201': (r) => r.status === 201 })) return
+  if (!check(order, { 'create 200': (r) => r.status === 200 })) return
   const id = order.json('data.id') as string
   const checkout = post('/api/v1/checkout-order', { order_id: id })
   if (!check(checkout, { 'checkout 200': (r) => r.status === 200 }) || end === 'hold') return

@@ -25,7 +25,8 @@
     ARGV[3]    most events the stream may hold before checkouts are refused
 
   Output:
-    {'OK', orderJson}
+    {'OK', orderJson, stockJson}             stockJson: the lines' products after this reservation
+                                             (absent when the order already held its reservation)
     {'REBUILDING'}                           Redis lost its data and is being rebuilt
     {'NOT_FOUND'}
     {'KEYS_MISMATCH'}
@@ -120,6 +121,7 @@ redis.call('HSET', k.order, 'status', order.status, 'reserved_until', reservedUn
 redis.call('ZADD', k.reservations, reservedUntil, order.id)
 redis.call('ZREM', draftsKey, order.id)
 local orderJson = cjson.encode(order)
+local stockJson = cjson.encode(stock)
 redis.call('XADD', k.events, '*', 'type', 'order_checkout', 'at', order.updated_at,
-  'order', orderJson, 'stock', cjson.encode(stock))
-return { 'OK', orderJson }
+  'order', orderJson, 'stock', stockJson)
+return { 'OK', orderJson, stockJson }

@@ -70,7 +70,7 @@ const product = await call('POST', '/api/v1/products', admin, {
   quantity: STOCK,
   price: 100,
 })
-if (product.status !== 201) {
+if (product.status !== 200) {
   console.error(`Could not add the product (${product.status}): ${JSON.stringify(product.body)}`)
   process.exit(1)
 }
@@ -94,7 +94,7 @@ async function buyer(h: Record<string, string>) {
     products: [{ product_id: productId, quantity: 1 }],
   })
   let outcome = created.body.error?.code ?? 'created'
-  if (created.status === 201) {
+  if (created.status === 200) {
     const checkout = await call('POST', '/api/v1/checkout-order', h, {
       order_id: created.body.data.id,
     })
@@ -104,7 +104,7 @@ async function buyer(h: Record<string, string>) {
         order_id: created.body.data.id,
       })
       const confirmed =
-        paid.status === 201 &&
+        paid.status === 200 &&
         (await call('PUT', `/api/v1/confirm-payment-order/${paid.body.data.payment_id}`, admin))
           .status === 200
       outcome = confirmed ? 'bought' : 'payment failed'

@@ -200,7 +200,7 @@ describe('the snapshot', () => {
     ).body.data.id
     for (let i = 0; i < 4; i++) {
       const order = await store.createOrder({ products: [{ product_id: id, quantity: 1 }] })
-      if (order.status === 201) await store.checkout(order.body.data.id)
+      if (order.status === 200) await store.checkout(order.body.data.id)
     }
     await ctx.drain()
     const cookie = cookieOf(await form(VIEWER_TOKEN))

@@ -22,6 +22,7 @@ describe('errors', () => {
         message: expect.stringContaining('/api/v1/nope'),
         request_id: res.headers.get('x-request-id'),
       },
+      status: { code: 404, message_server: 'Not Found', message_client: 'Not Found' },
     })
   })
 
@@ -42,6 +43,11 @@ describe('errors', () => {
         code: 'INTERNAL_ERROR',
         message: 'Something went wrong on our side. Please try again.',
         request_id: res.headers.get('x-request-id'),
+      },
+      status: {
+        code: 500,
+        message_server: 'Internal Server Error',
+        message_client: 'Internal Server Error',
       },
     })
     await broken.close()
@@ -170,7 +176,7 @@ describe('a real listening server', () => {
         },
         body: '{\r\n    "name": "Sepatu Boots",\r\n    "quantity": 20,\r\n    "price": 100.0\r\n}',
       })
-      expect(created.status).toBe(201)
+      expect(created.status).toBe(200)
       const list = await fetch(`${server.url}/api/v1/products`, {
         headers: { 'content-type': 'application/json' },
       })

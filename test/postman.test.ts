@@ -59,7 +59,7 @@ describe('the original Postman collection', () => {
     expect((await send('get all products')).status).toBe(200)
 
     const added = await send('add product')
-    expect(added.status).toBe(201)
+    expect(added.status).toBe(200)
     expect(added.body.data).toMatchObject({ name: 'Sepatu Boots', quantity: 20, price: 100 })
     ids.product = added.body.data.id
     expect((await send('get all products')).body.data).toEqual([
@@ -67,16 +67,18 @@ describe('the original Postman collection', () => {
     ])
 
     const created = await send('create-order')
-    expect(created.status).toBe(201)
+    expect(created.status).toBe(200)
     ids.order = created.body.data.id
     expect(created.body.data.order_details).toEqual([
       {
+        id: `${ids.order}:1`,
         product_id: ids.product,
         product_name: 'Sepatu Boots',
         quantity: 5,
         price: 100,
         amount: 500,
         available: 20,
+        product_availability: { status: 'available', available_quantity: 20 },
       },
     ])
     expect((await send('get order by order id')).body.data).toMatchObject({
@@ -94,7 +96,7 @@ describe('the original Postman collection', () => {
     })
     expect((await send('checkout-order')).body.data.status).toBe('checkout')
     const paid = await send('payment-order')
-    expect(paid.status).toBe(201)
+    expect(paid.status).toBe(200)
     ids.payment = paid.body.data.payment_id
     expect((await send('confirm-payment')).body.data).toMatchObject({ payment_status: 'confirmed' })
     expect((await send('get payment by payment id')).body.data).toMatchObject({

@@ -29,7 +29,7 @@ describe('npm start (the main process)', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify({ name: 'Sepatu Boots', quantity: 20, price: 100.0 }),
     })
-    expect(created.status).toBe(201)
+    expect(created.status).toBe(200)
 
     const inFlight = fetch(`${url}/api/v1/products`)
     await new Promise((resolve) => setTimeout(resolve, 5))
@@ -93,7 +93,7 @@ describe('npm start (the main process)', () => {
         return res.status
       }),
     )
-    expect(statuses).toEqual(Array(20).fill(201))
+    expect(statuses).toEqual(Array(20).fill(200))
     service.child.kill('SIGTERM')
     expect(await service.exited).toBe(0)
   })

@@ -20,7 +20,7 @@ afterAll(() => ctx.close())
 describe('POST /api/v1/products', () => {
   it('accepts the original body and loads the stock into Redis', async () => {
     const res = await store.addProduct({ name: 'Sepatu Boots', quantity: 20, price: 100.0 })
-    expect(res.status).toBe(201)
+    expect(res.status).toBe(200)
     expect(res.body.data).toMatchObject({
       name: 'Sepatu Boots',
       price: 100,
@@ -44,7 +44,7 @@ describe('POST /api/v1/products', () => {
       quantity: 1,
       price: 19.99,
     })
-    expect(res.status).toBe(201)
+    expect(res.status).toBe(200)
     const [row] = await ctx.deps
       .sql`select price::text from products where id = ${res.body.data.id}`
     expect(row?.price).toBe('19.99')
@@ -60,7 +60,7 @@ describe('POST /api/v1/products', () => {
       most_lead_time: 7,
       max_per_customer: 2,
     })
-    expect(res.status).toBe(201)
+    expect(res.status).toBe(200)
     expect(res.body.data).toMatchObject({
       status: 'active',
       lead_time: 3,
@@ -78,7 +78,7 @@ describe('GET /api/v1/products', () => {
       price: 1,
       status: 'inactive',
     })
-    expect(hidden.status).toBe(201)
+    expect(hidden.status).toBe(200)
     const res = await store.listProducts()
     expect(res.status).toBe(200)
     const names = (res.body.data as { name: string }[]).map((p) => p.name)

@@ -70,7 +70,7 @@ async function withLostReplies<T>(markers: string[], events: number, action: () 
 
 async function newProduct(quantity: number) {
   const res = await store.addProduct({ name: 'Resent', quantity, price: 5 })
-  expect(res.status).toBe(201)
+  expect(res.status).toBe(200)
   return res.body.data.id as number
 }
 
@@ -137,10 +137,10 @@ const CALLS: [
     'createOrder',
     'none',
     (f) => store.createOrder({ products: [{ product_id: f.productId, quantity: 1 }] }),
-    201,
+    200,
   ],
   ['checkoutOrder', 'draft', (f) => store.checkout(f.orderId), 200],
-  ['payOrder', 'checkout', (f) => store.pay(f.orderId), 201],
+  ['payOrder', 'checkout', (f) => store.pay(f.orderId), 200],
   ['confirmPayment', 'paid', (f) => store.confirm(f.paymentId), 200],
   ['rejectPayment', 'paid', (f) => store.reject(f.paymentId), 200],
   ['cancelOrder', 'checkout', (f) => store.cancel(f.orderId), 200],
@@ -195,7 +195,7 @@ describe('a request interrupted after its script ran, retried with its Idempoten
       orderBody(productId),
       withKey('cut-1'),
     )
-    expect(retry.status).toBe(201)
+    expect(retry.status).toBe(200)
     expect(await drafts()).toBe(before + 1)
     expect(await direct.exists(ctx.deps.keys.order(retry.body.data.id))).toBe(1)
     expect((await store.cancel(retry.body.data.id)).status).toBe(200)
@@ -217,7 +217,7 @@ describe('a request interrupted after its script ran, retried with its Idempoten
     expect(early.body.error.code).toBe('IDEMPOTENCY_IN_PROGRESS')
     await direct.set(entry, claim(Date.now() - 20_000, made.id), 'PX', 60_000)
     const retry = await store.call('POST', '/api/v1/create-order', body, withKey('crashed-1'))
-    expect(retry.status).toBe(201)
+    expect(retry.status).toBe(200)
     expect(retry.body.data.id).toBe(made.id)
     expect(await drafts()).toBe(before)
     const again = await store.call('POST', '/api/v1/create-order', body, withKey('crashed-1'))
@@ -238,10 +238,10 @@ describe('a request interrupted after its script ran, retried with its Idempoten
         withKey('pay-1'),
       )
     const paid = await pay()
-    expect(paid.status).toBe(201)
+    expect(paid.status).toBe(200)
     expect((await store.confirm(paid.body.data.payment_id)).status).toBe(200)
     const replayed = await pay()
-    expect(replayed.status).toBe(201)
+    expect(replayed.status).toBe(200)
     expect(replayed.headers.get('idempotent-replayed')).toBe('true')
     expect(replayed.body.data).toMatchObject({
       payment_id: paid.body.data.payment_id,
@@ -268,7 +268,7 @@ describe('creating a product while Redis is unreachable', () => {
     expect(await count()).toBe(before)
     await untilRedisAnswers(ctx.deps.redis)
     const made = await store.addProduct({ name: 'Half made', quantity: 5, price: 1 })
-    expect(made.status).toBe(201)
+    expect(made.status).toBe(200)
     expect(await count()).toBe((before ?? 0) + 1)
   })
 })

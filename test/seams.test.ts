@@ -33,7 +33,7 @@ async function newProduct(quantity: number, extra: Record<string, unknown> = {})
     price: 10,
     ...extra,
   })
-  expect(res.status).toBe(201)
+  expect(res.status).toBe(200)
   return res.body.data.id as number
 }
 
@@ -73,13 +73,13 @@ describe('text that Postgres would refuse is refused at the edge', () => {
 
   it('keeps text normalised (NFC) and trimmed, and takes every column at its limit', async () => {
     const decomposed = await store.addProduct({ name: '  Cafe\u0301  ', quantity: 5, price: 1 })
-    expect(decomposed.status).toBe(201)
+    expect(decomposed.status).toBe(200)
     expect(decomposed.body.data.name).toBe('Caf\u00e9')
 
     // 200 three-byte characters; 128 characters of customer id, all outside the BMP
     // (two UTF-16 units each: lengths are characters, as Postgres counts them).
     const wide = await store.addProduct({ name: '€'.repeat(200), quantity: 5, price: 1 })
-    expect(wide.status).toBe(201)
+    expect(wide.status).toBe(200)
     const tooWide = await store.addProduct({ name: '€'.repeat(201), quantity: 5, price: 1 })
     expect(tooWide.status).toBe(422)
     const customer = '😀'.repeat(128)
@@ -87,7 +87,7 @@ describe('text that Postgres would refuse is refused at the edge', () => {
       products: [{ product_id: wide.body.data.id, quantity: 5 }],
       customer_id: customer,
     })
-    expect(order.status).toBe(201)
+    expect(order.status).toBe(200)
     expect((await store.checkout(order.body.data.id)).status).toBe(200)
     const longer = await store.createOrder({
       products: [{ product_id: wide.body.data.id, quantity: 1 }],
@@ -203,7 +203,7 @@ describe('order and payment ids are case-insensitive', () => {
     expect(checkout.status).toBe(200)
     expect(checkout.body.data).toMatchObject({ id, status: 'checkout' })
     const paid = await store.pay(upper)
-    expect(paid.status).toBe(201)
+    expect(paid.status).toBe(200)
     const paymentUpper = (paid.body.data.payment_id as string).toUpperCase()
     expect((await store.getPayment(paymentUpper)).body.data.order_id).toBe(id)
     expect((await store.confirm(paymentUpper)).status).toBe(200)
@@ -217,7 +217,7 @@ describe('Idempotency-Key runs after auth, in the caller and route scope', () =>
     const body = { name: `Idem ${Math.random()}`, quantity: 3, price: 1 }
     const key = { 'idempotency-key': `create-${Math.random()}` }
     const first = await store.call('POST', '/api/v1/products', body, { ...adminHeaders, ...key })
-    expect(first.status).toBe(201)
+    expect(first.status).toBe(200)
 
     const anonymous = await store.call('POST', '/api/v1/products', body, { ...jsonHeaders, ...key })
     expect(anonymous.status).toBe(401)
@@ -230,7 +230,7 @@ describe('Idempotency-Key runs after auth, in the caller and route scope', () =>
     expect(wrong.status).toBe(403)
 
     const again = await store.call('POST', '/api/v1/products', body, { ...adminHeaders, ...key })
-    expect(again.status).toBe(201)
+    expect(again.status).toBe(200)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
     expect(again.body).toEqual(first.body)
   })
@@ -255,8 +255,8 @@ describe('Idempotency-Key runs after auth, in the caller and route scope', () =>
       ...adminHeaders,
       ...key,
     })
-    expect(anonymous.status).toBe(201)
-    expect(admin.status).toBe(201)
+    expect(anonymous.status).toBe(200)
+    expect(admin.status).toBe(200)
     expect(admin.headers.get('idempotent-replayed')).toBeNull()
     expect(admin.body.data.id).not.toBe(anonymous.body.data.id)
     await expectAllInSync(ctx)

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from '../logger.js'
 import { ReplicaAckError } from '../redis/replicas.js'
+import { responseStatus, StatusSchema } from './envelope.js'
 
 /** Every error code the API returns, with its HTTP status. One list, one place. */
 export const ERROR_STATUS = {
@@ -68,9 +69,11 @@ export const ErrorSchema = z
         description: 'The X-Request-Id of the request: quote it when reporting a 5xx.',
       }),
     }),
+    status: StatusSchema,
   })
   .openapi('Error')
 
+/** Our error object, and the original shop's `status` beside it (its clients read `status.code`). */
 export function errorBody(code: ErrorCode, message: string, details?: unknown, requestId?: string) {
   return {
     error: {
@@ -79,6 +82,7 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown, r
       ...(details === undefined ? {} : { details }),
       ...(requestId === undefined ? {} : { request_id: requestId }),
     },
+    status: responseStatus(ERROR_STATUS[code]),
   }
 }
 

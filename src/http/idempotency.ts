@@ -5,6 +5,7 @@ import { createMiddleware } from 'hono/factory'
 import { routePath } from 'hono/route'
 import type { AppEnv, Deps } from '../deps.js'
 import { newId } from '../ids.js'
+import { envelope } from './envelope.js'
 import { ApiError } from './errors.js'
 import { clientIp, takeToken } from './rateLimit.js'
 
@@ -112,7 +113,7 @@ export function idempotent(
       const payload = entry.subarray(5 + FINGERPRINT_LENGTH)
       const saved =
         kind === 0x52 /* R */ && show
-          ? JSON.stringify({ data: await show(payload.toString('utf8'), c) })
+          ? JSON.stringify(envelope(await show(payload.toString('utf8'), c)))
           : inflateRawSync(payload).toString('utf8')
       return c.body(saved, status as 200, {
         'content-type': 'application/json',

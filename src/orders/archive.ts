@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { RETRY_AFTER_SECONDS } from '../redis/replies.js'
+import { lineId } from './records.js'
 import type { Order, OrderStatus } from './schemas.js'
 
 /** How long an id Postgres does not know is answered from Redis without asking again. */
@@ -89,7 +90,8 @@ export async function readArchivedOrder(
     total_amount: fromMinorUnits(decimalToMinor(row.total_amount)),
     ...(row.reserved_until ? { reserved_until: row.reserved_until.toISOString() } : {}),
     ...(row.payment_id ? { payment_id: row.payment_id } : {}),
-    order_details: row.lines.map((l) => ({
+    order_details: row.lines.map((l, i) => ({
+      id: lineId(row.id, i),
       product_id: Number(l.product_id),
       product_name: l.product_name,
       quantity: l.quantity,

@@ -1,5 +1,5 @@
 import { fromMinorUnits } from '../money.js'
-import type { Order, OrderStatus } from './schemas.js'
+import type { Order, OrderLine, OrderStatus } from './schemas.js'
 
 /** An order line as Redis keeps it: ids and quantities, the unit price in minor units. */
 export interface LineRecord {
@@ -47,20 +47,33 @@ export const iso = (ms: string | number) => new Date(Number(ms)).toISOString()
 /** Product names by id, for showing lines; a product without a name shows ''. */
 export type ProductNames = ReadonlyMap<number, string>
 
+/** A line's id: its order's id and its place in the order (the original numbered lines). */
+export const lineId = (orderId: string, index: number) => `${orderId}:${index + 1}`
+
+/** The original's `product_availability` of a line, from the product's available units. */
+export function availability(available: number) {
+  return {
+    status: available > 0 ? ('available' as const) : ('not_available' as const),
+    available_quantity: available,
+  }
+}
+
 export function presentLines(
+  orderId: string,
   lines: readonly LineRecord[],
   names: ProductNames,
   available?: ReadonlyMap<number, number>,
-) {
-  return lines.map((line) => {
+): OrderLine[] {
+  return lines.map((line, i) => {
     const left = available?.get(line.product_id)
     return {
+      id: lineId(orderId, i),
       product_id: line.product_id,
       product_name: names.get(line.product_id) ?? '',
       quantity: line.quantity,
       price: fromMinorUnits(line.price),
       amount: fromMinorUnits(line.price * line.quantity),
-      ...(left !== undefined ? { available: left } : {}),
+      ...(left !== undefined ? { available: left, product_availability: availability(left) } : {}),
     }
   })
 }
@@ -78,6 +91,6 @@ export function presentOrder(
     total_amount: fromMinorUnits(order.total),
     ...(order.reserved_until ? { reserved_until: iso(order.reserved_until) } : {}),
     ...(order.payment_id ? { payment_id: order.payment_id } : {}),
-    order_details: presentLines(parseLines(order.lines), names, available),
+    order_details: presentLines(order.id, parseLines(order.lines), names, available),
   }
 }

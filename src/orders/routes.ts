@@ -1,6 +1,7 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { viewerOf } from '../http/customers.js'
+import { envelope, enveloped } from '../http/envelope.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
@@ -8,7 +9,7 @@ import { storefront } from '../http/storefront.js'
 import { CreateOrderBody, OrderIdBody, OrderIdParam, OrderSchema } from './schemas.js'
 import { cancelOrder, checkoutOrder, createOrder, getOrder } from './service.js'
 
-const OrderResponse = z.object({ data: OrderSchema })
+const OrderResponse = enveloped(OrderSchema)
 
 export function orderRoutes(deps: Deps) {
   const shop = storefront(deps)
@@ -25,16 +26,14 @@ export function orderRoutes(deps: Deps) {
       middleware: [...shop.middleware, idem] as const,
       request: { body: jsonBody(CreateOrderBody) },
       responses: {
-        201: jsonContent(OrderResponse, 'The draft order, with current availability per line'),
+        200: jsonContent(OrderResponse, 'The draft order, with current availability per line'),
         ...errorResponses(400, 403, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
     async (c) =>
       c.json(
-        {
-          data: await createOrder(deps, c.req.valid('json'), viewerOf(c), c.get('operationId')),
-        },
-        201,
+        envelope(await createOrder(deps, c.req.valid('json'), viewerOf(c), c.get('operationId'))),
+        200,
       ),
   )
 
@@ -53,7 +52,7 @@ export function orderRoutes(deps: Deps) {
       },
     }),
     async (c) =>
-      c.json({ data: await getOrder(deps, c.req.valid('param').order_id, viewerOf(c)) }, 200),
+      c.json(envelope(await getOrder(deps, c.req.valid('param').order_id, viewerOf(c))), 200),
   )
 
   app.openapi(
@@ -71,7 +70,7 @@ export function orderRoutes(deps: Deps) {
       },
     }),
     async (c) =>
-      c.json({ data: await checkoutOrder(deps, c.req.valid('json').order_id, viewerOf(c)) }, 200),
+      c.json(envelope(await checkoutOrder(deps, c.req.valid('json').order_id, viewerOf(c))), 200),
   )
 
   app.openapi(
@@ -89,7 +88,7 @@ export function orderRoutes(deps: Deps) {
       },
     }),
     async (c) =>
-      c.json({ data: await cancelOrder(deps, c.req.valid('json').order_id, viewerOf(c)) }, 200),
+      c.json(envelope(await cancelOrder(deps, c.req.valid('json').order_id, viewerOf(c))), 200),
   )
 
   return app

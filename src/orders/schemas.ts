@@ -65,16 +65,34 @@ export const OrderIdParam = z.object({
   order_id: OrderId.openapi({ param: { name: 'order_id', in: 'path' } }),
 })
 
+export const ProductAvailabilitySchema = z
+  .object({
+    status: z.enum(['available', 'not_available']),
+    available_quantity: z.int(),
+  })
+  .openapi('ProductAvailability', {
+    description: "The original's availability of a line's product.",
+  })
+
 export const OrderLineSchema = z
   .object({
+    id: z.string().openapi({
+      description: "The line's id: the order's id and the line's number, `<order_id>:<n>`.",
+    }),
     product_id: z.int(),
     product_name: z.string(),
     quantity: z.int(),
     price: z.number(),
     amount: z.number(),
     available: z.int().optional().openapi({ description: "The product's available units now." }),
+    product_availability: ProductAvailabilitySchema.optional().openapi({
+      description:
+        'Where the answer knows it (create, checkout, get): the same, as the original said it.',
+    }),
   })
   .openapi('OrderLine')
+
+export type OrderLine = z.infer<typeof OrderLineSchema>
 
 export const OrderSchema = z
   .object({
@@ -85,6 +103,9 @@ export const OrderSchema = z
     total_amount: z.number(),
     reserved_until: z.string().optional().openapi({ description: 'While stock is held.' }),
     payment_id: z.string().optional(),
+    message: z.string().optional().openapi({
+      description: 'On checkout, as the original said it: "order has been checked out".',
+    }),
     order_details: z
       .array(OrderLineSchema)
       .openapi({ description: 'The lines, as the original named them.' }),

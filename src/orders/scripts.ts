@@ -16,13 +16,25 @@ export function lineKeys(
   }
 }
 
-export type OrderReply = { code: 'OK'; order: OrderRecord } | Failure
+/** `available`: the lines' products' available units, when the script returns them. */
+export type OrderReply =
+  | { code: 'OK'; order: OrderRecord; available?: ReadonlyMap<number, number> }
+  | Failure
 
-const orderReply = (
+function orderReply(
   name: Parameters<typeof failureFrom>[0],
   raw: Awaited<ReturnType<typeof runScript>>,
-): OrderReply =>
-  raw[0] === 'OK' ? { code: 'OK', order: jsonValue<OrderRecord>(raw[1]) } : failureFrom(name, raw)
+): OrderReply {
+  if (raw[0] !== 'OK') return failureFrom(name, raw)
+  const order = jsonValue<OrderRecord>(raw[1])
+  if (raw[2] === undefined) return { code: 'OK', order }
+  const stock = jsonValue<{ id: string; available: string }[]>(raw[2])
+  return {
+    code: 'OK',
+    order,
+    available: new Map(stock.map((s) => [Number(s.id), Number(s.available)])),
+  }
+}
 
 export interface NewOrder {
   orderId: string

@@ -5,7 +5,7 @@ import { customerKey, type Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import { newId } from '../ids.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
-import { productNames, rememberNames } from '../products/catalogue.js'
+import { productNames, productsLive, rememberNames } from '../products/catalogue.js'
 import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.js'
 import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
@@ -72,18 +72,19 @@ export async function orderGone(deps: Deps, orderId: string, viewer: Viewer): Pr
   return refuse(deps, { code: 'INVALID_STATE', status: archived.status }, subject(orderId))
 }
 
-/** Shows an order Redis holds, with its products' names. */
+/**
+ * Shows an order Redis holds, with its products' names and availability: the
+ * availability a script just returned, else read live with the names.
+ */
 export async function showOrder(
   deps: Deps,
   order: OrderRecord,
   available?: ReadonlyMap<number, number>,
 ): Promise<Order> {
-  const lines = parseLines(order.lines)
-  const names = await productNames(
-    deps,
-    lines.map((l) => l.product_id),
-  )
-  return presentOrder(order, names, available)
+  const ids = parseLines(order.lines).map((l) => l.product_id)
+  if (available) return presentOrder(order, await productNames(deps, ids), available)
+  const live = await productsLive(deps, ids)
+  return presentOrder(order, live.names, live.available)
 }
 
 async function orderFrom(
@@ -97,7 +98,7 @@ async function orderFrom(
     return orderGone(deps, orderId, viewer)
   }
   if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
-  return showOrder(deps, reply.order)
+  return showOrder(deps, reply.order, reply.available)
 }
 
 /** A script that found a product with nothing left makes this process refuse it for a moment. */
@@ -228,7 +229,7 @@ export async function checkoutOrder(deps: Deps, orderId: string, viewer: Viewer)
     const order = await reserve(deps, orderId, viewer)
     deps.metrics.checkouts.inc({ outcome: 'reserved' })
     for (const line of order.order_details) countOutcome(deps.redis, line.product_id, 'reserved')
-    return order
+    return { ...order, message: 'order has been checked out' }
   } catch (err) {
     const outcome = (err instanceof ApiError && CHECKOUT_OUTCOMES[err.code]) || 'refused'
     deps.metrics.checkouts.inc({ outcome })

@@ -1,7 +1,8 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
 import { viewerOf } from '../http/customers.js'
+import { envelope, enveloped } from '../http/envelope.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
@@ -10,7 +11,7 @@ import { OrderIdBody } from '../orders/schemas.js'
 import { PaymentIdParam, PaymentSchema, PaymentWithOrderSchema } from './schemas.js'
 import { confirmPayment, getPayment, payOrder, rejectPayment, showPayment } from './service.js'
 
-const PaymentResponse = z.object({ data: PaymentSchema })
+const PaymentResponse = enveloped(PaymentSchema)
 
 export function paymentRoutes(deps: Deps) {
   const admin = requireAdmin(deps.config.ADMIN_TOKEN)
@@ -28,21 +29,16 @@ export function paymentRoutes(deps: Deps) {
       middleware: [...shop.middleware, idem] as const,
       request: { body: jsonBody(OrderIdBody) },
       responses: {
-        201: jsonContent(PaymentResponse, 'The payment, status paid'),
+        200: jsonContent(PaymentResponse, 'The payment, status paid'),
         ...errorResponses(400, 404, 409, 413, 415, 422, 503, ...shop.statuses),
       },
     }),
     async (c) =>
       c.json(
-        {
-          data: await payOrder(
-            deps,
-            c.req.valid('json').order_id,
-            viewerOf(c),
-            c.get('operationId'),
-          ),
-        },
-        201,
+        envelope(
+          await payOrder(deps, c.req.valid('json').order_id, viewerOf(c), c.get('operationId')),
+        ),
+        200,
       ),
   )
 
@@ -60,7 +56,7 @@ export function paymentRoutes(deps: Deps) {
         ...errorResponses(401, 403, 404, 409, 422),
       },
     }),
-    async (c) => c.json({ data: await confirmPayment(deps, c.req.valid('param').payment_id) }, 200),
+    async (c) => c.json(envelope(await confirmPayment(deps, c.req.valid('param').payment_id)), 200),
   )
 
   app.openapi(
@@ -77,7 +73,7 @@ export function paymentRoutes(deps: Deps) {
         ...errorResponses(401, 403, 404, 409, 422),
       },
     }),
-    async (c) => c.json({ data: await rejectPayment(deps, c.req.valid('param').payment_id) }, 200),
+    async (c) => c.json(envelope(await rejectPayment(deps, c.req.valid('param').payment_id)), 200),
   )
 
   app.openapi(
@@ -90,12 +86,12 @@ export function paymentRoutes(deps: Deps) {
       middleware: [...shop.middleware] as const,
       request: { params: PaymentIdParam },
       responses: {
-        200: jsonContent(z.object({ data: PaymentWithOrderSchema }), 'The payment and its order'),
+        200: jsonContent(enveloped(PaymentWithOrderSchema), 'The payment and its order'),
         ...errorResponses(404, 422, 503, ...shop.statuses),
       },
     }),
     async (c) =>
-      c.json({ data: await getPayment(deps, c.req.valid('param').payment_id, viewerOf(c)) }, 200),
+      c.json(envelope(await getPayment(deps, c.req.valid('param').payment_id, viewerOf(c))), 200),
   )
 
   return app

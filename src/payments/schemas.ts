@@ -10,6 +10,8 @@ export const PaymentIdParam = z.object({
 
 export const PaymentSchema = z
   .object({
+    id: z.string().openapi({ description: 'The payment id, as the original named it.' }),
+    status: PaymentStatus.openapi({ description: 'The payment status, as the original named it.' }),
     payment_id: z.string(),
     order_id: z.string(),
     payment_status: PaymentStatus,
@@ -22,7 +24,13 @@ export const PaymentSchema = z
 
 export const PaymentWithOrderSchema = PaymentSchema.extend({
   total_amount: z.number(),
-  order_details: z.array(OrderLineSchema),
+  order_details: z.array(
+    OrderLineSchema.extend({
+      detail_id: z
+        .string()
+        .openapi({ description: "The line's id, as the original named it here." }),
+    }),
+  ),
 }).openapi('PaymentWithOrder')
 
 export type Payment = z.infer<typeof PaymentSchema>

@@ -19,6 +19,8 @@ const subject = (paymentId: string) => `Payment ${paymentId}`
 
 function presentPayment(payment: PaymentRecord, orderStatus: OrderStatus): Payment {
   return {
+    id: payment.id,
+    status: payment.status,
     payment_id: payment.id,
     order_id: payment.order_id,
     payment_status: payment.status,
@@ -150,6 +152,6 @@ export async function getPayment(
   return {
     ...presentPayment(payment, order.status),
     total_amount: order.total_amount,
-    order_details: order.order_details,
+    order_details: order.order_details.map((line) => ({ ...line, detail_id: line.id })),
   }
 }

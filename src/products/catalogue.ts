@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js'
+import { envelope } from '../http/envelope.js'
 import { ApiError } from '../http/errors.js'
 import { fromMinorUnits } from '../money.js'
 import type { ProductNames } from '../orders/records.js'
@@ -124,7 +125,15 @@ export async function listProductsJson(
   const pending = refreshing.get(key)
   if (pending) return pending
   const load = listProducts(deps, page, perPage).then(({ products, pagination }) => {
-    const json = JSON.stringify({ data: products, pagination })
+    const meta = {
+      pagination: {
+        current_page: pagination.page,
+        per_page: pagination.per_page,
+        total: pagination.total,
+        total_page: pagination.total_pages,
+      },
+    }
+    const json = JSON.stringify({ ...envelope(products, meta), pagination })
     if (ttl > 0) keepPage(cached, key, { json, until: Date.now() + ttl })
     return json
   })
@@ -215,6 +224,29 @@ export async function productNames(
     })
   }
   return names
+}
+
+/**
+ * Names and available units of products, live from Redis in one round trip (for
+ * showing an order's lines with their availability); the names are remembered.
+ */
+export async function productsLive(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  ids: Iterable<number>,
+): Promise<{ names: ProductNames; available: ReadonlyMap<number, number> }> {
+  const unique = [...new Set(ids)]
+  const pipeline = redis.pipeline()
+  for (const id of unique) pipeline.hmget(keys.product(id), 'name', 'available')
+  const replies = (await pipeline.exec()) ?? []
+  const names = new Map<number, string>()
+  const available = new Map<number, number>()
+  unique.forEach((id, i) => {
+    const [name, left] = (replies[i]?.[1] as (string | null)[] | undefined) ?? []
+    if (typeof name === 'string') names.set(id, name)
+    if (typeof left === 'string') available.set(id, Number(left))
+  })
+  rememberNames({ redis }, names)
+  return { names, available }
 }
 
 /** Remembers names the scripts just returned, so showing the order needs no extra read. */

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
+import { envelope, enveloped, PaginationMetaSchema } from '../http/envelope.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonBody, jsonContent } from '../http/openapi.js'
@@ -30,7 +31,10 @@ export function productRoutes(deps: Deps) {
       request: { query: ListProductsQuery },
       responses: {
         200: jsonContent(
-          z.object({ data: z.array(ProductSchema), pagination: PaginationSchema }),
+          enveloped(
+            z.array(ProductSchema),
+            z.object({ pagination: PaginationMetaSchema }).strict(),
+          ).extend({ pagination: PaginationSchema }),
           'A page of active products',
         ),
         ...errorResponses(422),
@@ -54,11 +58,11 @@ export function productRoutes(deps: Deps) {
       middleware: [admin, idem] as const,
       request: { body: jsonBody(CreateProductBody) },
       responses: {
-        201: jsonContent(z.object({ data: ProductSchema }), 'The product, with its stock loaded'),
+        200: jsonContent(enveloped(ProductSchema), 'The product, with its stock loaded'),
         ...errorResponses(400, 401, 403, 413, 415, 422),
       },
     }),
-    async (c) => c.json({ data: await createProduct(deps, c.req.valid('json')) }, 201),
+    async (c) => c.json(envelope(await createProduct(deps, c.req.valid('json'))), 200),
   )
 
   app.openapi(
@@ -71,13 +75,13 @@ export function productRoutes(deps: Deps) {
       middleware: [admin] as const,
       request: { params: ProductIdParam, body: jsonBody(UpdateProductBody) },
       responses: {
-        200: jsonContent(z.object({ data: ProductSchema }), 'The product after the change'),
+        200: jsonContent(enveloped(ProductSchema), 'The product after the change'),
         ...errorResponses(400, 401, 403, 404, 413, 415, 422, 503),
       },
     }),
     async (c) =>
       c.json(
-        { data: await updateProduct(deps, c.req.valid('param').id, c.req.valid('json')) },
+        envelope(await updateProduct(deps, c.req.valid('param').id, c.req.valid('json'))),
         200,
       ),
   )
@@ -93,7 +97,7 @@ export function productRoutes(deps: Deps) {
       request: { params: ProductIdParam, body: jsonBody(RestockBody) },
       responses: {
         200: jsonContent(
-          z.object({ data: ProductSchema.extend({ ledger_id: z.uuid() }) }),
+          enveloped(ProductSchema.extend({ ledger_id: z.uuid() })),
           'The product with its new stock',
         ),
         ...errorResponses(400, 401, 403, 404, 413, 415, 422),
@@ -103,7 +107,7 @@ export function productRoutes(deps: Deps) {
       const { id } = c.req.valid('param')
       const { quantity } = c.req.valid('json')
       const { ledger_id, product } = await restockProduct(deps, id, quantity, c.get('operationId'))
-      return c.json({ data: { ...product, ledger_id } }, 200)
+      return c.json(envelope({ ...product, ledger_id }), 200)
     },
   )
 

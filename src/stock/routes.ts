@@ -1,6 +1,7 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
+import { envelope, enveloped } from '../http/envelope.js'
 import { errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonContent } from '../http/openapi.js'
@@ -28,7 +29,7 @@ export function stockRoutes(deps: Deps) {
       middleware: [admin] as const,
       request: { query: StockCheckQuery },
       responses: {
-        200: jsonContent(z.object({ data: StockReportSchema }), 'One entry per product'),
+        200: jsonContent(enveloped(StockReportSchema), 'One entry per product'),
         ...errorResponses(401, 403, 404, 422),
       },
     }),
@@ -39,7 +40,7 @@ export function stockRoutes(deps: Deps) {
         waitMs: query.wait_ms ?? deps.config.STOCK_CHECK_WAIT_MS,
         productId: query.product_id,
       })
-      return c.json({ data: report }, 200)
+      return c.json(envelope(report), 200)
     },
   )
 
@@ -55,17 +56,14 @@ export function stockRoutes(deps: Deps) {
         body: { required: false, content: { 'application/json': { schema: ReconcileBody } } },
       },
       responses: {
-        200: jsonContent(
-          z.object({ data: ReconcileResultSchema }),
-          'What changed, or would change',
-        ),
+        200: jsonContent(enveloped(ReconcileResultSchema), 'What changed, or would change'),
         ...errorResponses(400, 401, 403, 404, 409, 415, 422),
       },
     }),
     async (c) => {
       const body = ReconcileBody.parse(c.req.valid('json') ?? {})
       const result = await reconcile(deps, { dryRun: body.dry_run, productId: body.product_id })
-      return c.json({ data: result }, 200)
+      return c.json(envelope(result), 200)
     },
   )
 

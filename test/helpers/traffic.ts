@@ -20,7 +20,7 @@ export async function runTraffic(
 
   async function lifecycle(i: number) {
     const created = await store.createOrder({ products: [{ product_id: productId, quantity: 1 }] })
-    if (created.status !== 201) return
+    if (created.status !== 200) return
     const orderId = created.body.data.id as string
     acknowledged.set(orderId, 'draft')
     if (i % 6 === 5) return
@@ -32,7 +32,7 @@ export async function runTraffic(
       return
     }
     const paid = await store.pay(orderId)
-    if (paid.status !== 201) return
+    if (paid.status !== 200) return
     acknowledged.set(orderId, 'paid')
     if (i % 6 === 3) return
     const decided =
