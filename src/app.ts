@@ -1,7 +1,7 @@
-import { swaggerUI } from '@hono/swagger-ui'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { dashboardRoutes } from './dashboard/routes.js'
 import type { AppEnv, Deps } from './deps.js'
+import { docsRoutes } from './docs/routes.js'
 import { healthRoutes } from './health/routes.js'
 import { bodyLimit } from './http/bodyLimit.js'
 import { identifyCaller } from './http/caller.js'
@@ -57,7 +57,7 @@ export function createApp(deps: Deps) {
       description: 'Flash-sale store API that cannot oversell.',
     },
   })
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }))
+  app.route('/docs', docsRoutes())
 
   app.notFound((c) =>
     errorResponse(c, new ApiError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`)),

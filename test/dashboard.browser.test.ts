@@ -1,23 +1,13 @@
-import { execSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpApi } from './helpers/api.js'
+import { launchBrowser } from './helpers/browser.js'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { startService } from './helpers/processes.js'
 
 const VIEWER_TOKEN = 'viewer-token-for-the-browser-test'
-
-/** Debian's chromium (`.ci/run` installs it with apt); never a downloaded browser. */
-function chromiumPath() {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execSync(`command -v ${name}`).toString().trim()
-    } catch {}
-  }
-  throw new Error('chromium is not installed: apt-get install chromium (.ci/run does)')
-}
 
 describe('the dashboard in a real browser', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
@@ -38,16 +28,7 @@ describe('the dashboard in a real browser', () => {
       WEB_CONCURRENCY: '1',
       LOG_LEVEL: 'debug',
     })
-    browser = await chromium.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    })
+    browser = await launchBrowser()
   })
   afterAll(async () => {
     await browser?.close()

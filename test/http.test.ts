@@ -134,7 +134,8 @@ describe('OpenAPI', () => {
       .filter(
         (r) =>
           r.method !== 'ALL' &&
-          !['/openapi.json', '/docs'].includes(r.path) &&
+          r.path !== '/openapi.json' &&
+          !r.path.startsWith('/docs') &&
           !r.path.startsWith('/dashboard'),
       )
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
@@ -157,10 +158,14 @@ describe('OpenAPI', () => {
     expect(res.body.paths['/api/v1/products'].post.security).toEqual([{ adminToken: [] }])
   })
 
-  it('/docs serves the interactive page', async () => {
-    const res = await ctx.app.request('/docs')
-    expect(res.status).toBe(200)
-    expect(await res.text()).toContain('/openapi.json')
+  it('/docs serves the interactive page and its assets itself, from the pinned package', async () => {
+    const page = await (await ctx.app.request('/docs')).text()
+    const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map(([, url]) => url as string)
+    expect(assets).toEqual(['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/init.js'])
+    for (const url of assets) expect((await ctx.app.request(url)).status, url).toBe(200)
+    expect(await (await ctx.app.request('/docs/init.js')).text()).toContain("'/openapi.json'")
+    const { default: pkg } = await import('../package.json', { with: { type: 'json' } })
+    expect(pkg.dependencies['swagger-ui-dist']).toMatch(/^\d+\.\d+\.\d+$/) // pinned
   })
 })
 
