@@ -6,15 +6,17 @@
  * Exits non-zero if any of that fails.
  *
  *   npm start                                        (in another terminal)
- *   ADMIN_TOKEN=... npm run demo
+ *   npm run demo                                     (the token: ADMIN_TOKEN, or .admin-token)
  *   BASE_URL=http://127.0.0.1:5000 ADMIN_TOKEN=... CUSTOMER_JWT_SECRET=... npm run demo
  *
  * Loopback targets only, unless ALLOW_REMOTE=1. Bounded: 2,000 buyers, 60 s.
  */
+
 import { SignJWT } from 'jose'
+import { adminToken } from './lib/adminToken.js'
 
 const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:5000'
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? ''
+const ADMIN_TOKEN = adminToken()
 const SECRET = process.env.CUSTOMER_JWT_SECRET
 const STOCK = 100
 const BUYERS = 2_000
@@ -30,7 +32,7 @@ if (
 }
 if (!ADMIN_TOKEN) {
   console.error(
-    "Set ADMIN_TOKEN to the service's admin token (npm start logs it when it makes one).",
+    "Set ADMIN_TOKEN to the service's admin token (npm start keeps one in .admin-token when it is unset).",
   )
   process.exit(2)
 }

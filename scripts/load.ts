@@ -11,11 +11,13 @@
  * Bounded in requests and time, and aimed at loopback unless ALLOW_REMOTE=1.
  * Shows a progress line, prints a summary table, exits non-zero if an invariant fails.
  */
+
 import { SignJWT } from 'jose'
+import { adminToken } from './lib/adminToken.js'
 
 const scenario = process.argv[2] ?? 'flash-sale'
 const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:5000'
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? ''
+const ADMIN_TOKEN = adminToken()
 const SECRET = process.env.CUSTOMER_JWT_SECRET
 const STOCK = Number(process.env.STOCK ?? 100)
 const BUYERS = Math.min(Number(process.env.BUYERS ?? 2000), 100_000)
@@ -36,7 +38,9 @@ if (
   process.exit(2)
 }
 if (!ADMIN_TOKEN) {
-  console.error("Set ADMIN_TOKEN to the service's admin token.")
+  console.error(
+    "Set ADMIN_TOKEN to the service's admin token (npm start keeps one in .admin-token when it is unset).",
+  )
   process.exit(2)
 }
 

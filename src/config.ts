@@ -18,6 +18,11 @@ export const ConfigSchema = z.object({
     .min(16, 'must be at least 16 characters long')
     .optional()
     .describe('Bearer token for admin routes; a random one is generated and logged when unset'),
+  /**
+   * Where the token made when ADMIN_TOKEN is unset is kept (mode 0600), and
+   * read again on the next start: never logged. Relative to the working directory.
+   */
+  ADMIN_TOKEN_FILE: z.string().min(1).default('.admin-token'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEY_PREFIX: z
     .string()

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { Config } from './config.js'
 import { createSql } from './db/client.js'
 import type { Deps } from './deps.js'
@@ -16,15 +18,42 @@ const HOW_TO_START =
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 
 /**
- * The admin token: ADMIN_TOKEN, or one generated for this run and logged once.
- * The supervisor calls this before it starts any process, and hands the token
- * to each of them in their environment, so every process accepts the same one.
+ * The admin token: ADMIN_TOKEN, or, on a machine where it is not set, the one
+ * kept in ADMIN_TOKEN_FILE (made there, mode 0600, on the first start). The
+ * token itself is never logged: the log names the file. The supervisor calls
+ * this before it starts any process and hands the token to each of them in
+ * their environment, so every process accepts the same one.
  */
 export function adminTokenFor(config: Config, logger: Logger): string {
   if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN
-  const token = randomBytes(24).toString('base64url')
-  logger.warn({ admin_token: token }, 'ADMIN_TOKEN is not set: generated one for this run only')
+  const file = resolve(config.ADMIN_TOKEN_FILE)
+  let token = kept(file)
+  if (token === undefined) {
+    token = randomBytes(24).toString('base64url')
+    try {
+      writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' })
+    } catch (err) {
+      throw new StartupError(
+        `ADMIN_TOKEN is not set, and no token could be kept in ${file} (${message(err)}). ` +
+          'Set ADMIN_TOKEN (16 or more characters), or ADMIN_TOKEN_FILE to a file this process may write.',
+      )
+    }
+  }
+  logger.warn(
+    { admin_token_file: file },
+    `ADMIN_TOKEN is not set: admin routes take the token in ${file} (set ADMIN_TOKEN in production)`,
+  )
   return token
+}
+
+/** A token kept by an earlier start, if the file holds one. */
+function kept(file: string): string | undefined {
+  try {
+    const token = readFileSync(file, 'utf8').trim()
+    return token.length >= 16 ? token : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Connects to Redis and Postgres, or fails with a sentence saying how to start them. */

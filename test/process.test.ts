@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { freePort } from './helpers/ports.js'
@@ -72,16 +75,19 @@ describe('npm start (the main process)', () => {
     expect(bad.output().stderr).not.toContain('secret')
   })
 
-  it('without ADMIN_TOKEN logs one token, and every process accepts it', async () => {
+  it('without ADMIN_TOKEN keeps one token in a 0600 file, never in the logs, and every process accepts it', async () => {
     const { ADMIN_TOKEN: _, ...env } = serviceEnv()
-    service = start({ ...env, LOG_LEVEL: 'info', WEB_CONCURRENCY: '2' })
+    const file = join(mkdtempSync(join(tmpdir(), 'store-token-')), '.admin-token')
+    service = start({ ...env, ADMIN_TOKEN_FILE: file, LOG_LEVEL: 'info', WEB_CONCURRENCY: '2' })
     const url = await service.listening
     await service.printed('online-store started')
-    const tokens = [...service.output().stdout.matchAll(/"admin_token":"([^"]+)"/g)].map(
-      (m) => m[1],
-    )
-    expect(tokens).toHaveLength(1)
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokens[0]}` }
+    const token = readFileSync(file, 'utf8').trim()
+    expect(token).toMatch(/^[\w-]{32}$/)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const { stdout, stderr } = service.output()
+    expect(stdout + stderr).not.toContain(token)
+    expect(stdout).toContain(file) // the log says where it is
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` }
     // New connections each time, so the calls spread over both API processes.
     const statuses = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
@@ -94,6 +100,18 @@ describe('npm start (the main process)', () => {
       }),
     )
     expect(statuses).toEqual(Array(20).fill(200))
+    service.child.kill('SIGTERM')
+    expect(await service.exited).toBe(0)
+
+    // The next start takes the same token from the file.
+    service = start({ ...env, ADMIN_TOKEN_FILE: file, WEB_CONCURRENCY: '1' })
+    const again = await fetch(
+      `${await service.listening}/api/v1/check-product-quantity?per_page=1`,
+      {
+        headers: { authorization: `Bearer ${token}` },
+      },
+    )
+    expect(again.status).toBe(200)
     service.child.kill('SIGTERM')
     expect(await service.exited).toBe(0)
   })
