@@ -12,7 +12,7 @@ import { check } from 'k6'
 import http from 'k6/http'
 import { Counter } from 'k6/metrics'
 import type { Options } from 'k6/options'
-import { addProduct, BASE_URL, expectInSync, json, stockOf, summaryFiles } from './lib.ts'
+import { addProduct, BASE_URL, expectInSync, json, route, stockOf, summaryFiles } from './lib.ts'
 
 const STOCK = Number(__ENV.STOCK ?? 100)
 const BUYERS = Number(__ENV.BUYERS ?? 2000)
@@ -54,7 +54,11 @@ export default function (data: { productId: number }) {
   const created = http.post(
     `${BASE_URL}/api/v1/create-order`,
     JSON.stringify({ products: [{ product_id: data.productId, quantity: 1 }] }),
-    { headers: json, responseCallback: http.expectedStatuses(200, 409) },
+    {
+      headers: json,
+      responseCallback: http.expectedStatuses(200, 409),
+      tags: route('POST /api/v1/create-order'),
+    },
   )
   if (created.status !== 200) {
     soldOut.add(1)
@@ -63,7 +67,11 @@ export default function (data: { productId: number }) {
   const checkout = http.post(
     `${BASE_URL}/api/v1/checkout-order`,
     JSON.stringify({ order_id: created.json('data.id') }),
-    { headers: json, responseCallback: http.expectedStatuses(200, 409) },
+    {
+      headers: json,
+      responseCallback: http.expectedStatuses(200, 409),
+      tags: route('POST /api/v1/checkout-order'),
+    },
   )
   check(checkout, {
     'checkout reserved or out of stock': (r) =>
