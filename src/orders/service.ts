@@ -11,7 +11,13 @@ import { refuse } from '../recovery/refuse.js'
 import { failureToApiError } from '../redis/replies.js'
 import { readArchived, readArchivedOrder } from './archive.js'
 import { cachedHead, rememberHead, rememberNewHead } from './linesCache.js'
-import { type LineRecord, type OrderRecord, parseLines, presentOrder } from './records.js'
+import {
+  availability,
+  type LineRecord,
+  type OrderRecord,
+  parseLines,
+  presentOrder,
+} from './records.js'
 import type { CreateOrderInput, Order } from './schemas.js'
 import {
   cancelOrderScript,
@@ -203,7 +209,20 @@ export async function getOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
   )
   if (archived) {
     ensureVisible(viewer, archived.customer_id ?? '', orderId)
-    return archived
+    // Shown as the order Redis held was: its lines with their products' availability now.
+    const { available } = await productsLive(
+      deps,
+      archived.order_details.map((l) => l.product_id),
+    )
+    return {
+      ...archived,
+      order_details: archived.order_details.map((line) => {
+        const left = available.get(line.product_id)
+        return left === undefined
+          ? line
+          : { ...line, available: left, product_availability: availability(left) }
+      }),
+    }
   }
   if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
     return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
