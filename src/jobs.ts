@@ -23,8 +23,9 @@ export function periodic(
       })
   }
   return {
-    start() {
-      timer = setTimeout(tick, intervalMs)
+    /** The first run comes after `firstInMs` (an interval, unless said otherwise). */
+    start(firstInMs = intervalMs) {
+      timer = setTimeout(tick, firstInMs)
       logger.info({ job: name, interval_ms: intervalMs }, 'job started')
     },
     async stop() {

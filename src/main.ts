@@ -123,7 +123,8 @@ function start(deps: Deps): (() => Promise<void>)[] {
       () => publishStockReport(deps),
       logger,
     )
-    reporter.start()
+    // Soon after start: the pages and the dashboard sort on the full check's verdicts.
+    reporter.start(1_000)
     stops.push(reporter.stop)
   }
   if (role === 'api') {

@@ -204,11 +204,14 @@ describe('the snapshot', () => {
     }
     await ctx.drain()
     const cookie = cookieOf(await form(VIEWER_TOKEN))
-    const res = await get('/dashboard/snapshot', cookie)
-    expect(res.status).toBe(200)
-    const snap = (await res.json()) as {
-      products: Record<string, unknown>[]
-      shop: Record<string, unknown>
+    // One snapshot per interval: the next one after the sale shows it.
+    type Snap = { products: Record<string, unknown>[]; shop: Record<string, unknown> }
+    let snap: Snap = { products: [], shop: {} }
+    for (let i = 0; i < 50 && !snap.products.some((p) => p.product_id === id); i++) {
+      const res = await get('/dashboard/snapshot', cookie)
+      expect(res.status).toBe(200)
+      snap = (await res.json()) as Snap
+      await new Promise((resolve) => setTimeout(resolve, 100))
     }
     expect(snap.products.find((p) => p.product_id === id)).toMatchObject({
       name: 'Watched',
@@ -221,12 +224,33 @@ describe('the snapshot', () => {
       refused: { reserved: 2, out_of_stock: 2, share_pct: 50 },
       sale_ends_at: '2099-01-01T00:00:00.000Z',
       low_stock: false,
+      why: ['selling', 'on_sale', 'sold_out'],
     })
     expect(snap.shop).toMatchObject({
       write_behind: { backlog: 0, dead_letters: 0 },
       rebuilding: false,
       instance: { redis: true, postgres: true },
     })
+  })
+
+  it('searches any product by name or id, with a session only, and refuses bad input', async () => {
+    const id = (await store.addProduct({ name: 'Quiet corner item', quantity: 3, price: 5 })).body
+      .data.id as number
+    expect((await get('/dashboard/search?q=Quiet')).status).toBe(401)
+    const cookie = cookieOf(await form(VIEWER_TOKEN))
+    for (const q of ['quiet corner', String(id)]) {
+      const res = await get(`/dashboard/search?q=${encodeURIComponent(q)}`, cookie)
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { products: { product_id: number; available: number }[] }
+      expect(body.products.find((p) => p.product_id === id)).toMatchObject({ available: 3 })
+    }
+    for (const q of ['', '%00', 'x'.repeat(201)]) {
+      const res = await get(`/dashboard/search?q=${q}`, cookie)
+      expect(res.status, q).toBe(422)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        'VALIDATION_FAILED',
+      )
+    }
   })
 
   it('no token appears in a page or a log line', async () => {

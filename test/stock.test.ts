@@ -54,7 +54,9 @@ describe('GET /api/v1/check-product-quantity', () => {
     expect(status).toBe(200)
     expect(Object.keys(body.data).sort()).toEqual([
       'generated_at',
+      'pagination',
       'products',
+      'totals',
       'window_days',
       'write_behind',
     ])
@@ -64,6 +66,7 @@ describe('GET /api/v1/check-product-quantity', () => {
         product_id: productId,
         name: expect.any(String),
         status: 'in_sync',
+        available_quantity: 80,
         redis: { available: 80, reserved: 15, sold: 5 },
         database: { available: 80, reserved: 15, sold: 5 },
         drift: { available: 0, reserved: 0, sold: 0 },
@@ -207,6 +210,100 @@ describe('GET /api/v1/check-product-quantity', () => {
   })
 })
 
+describe('pages, filters and totals of the stock check', () => {
+  it('pages what needs attention first: drift, then low stock, then the rest by id', async () => {
+    const tag = `page-${Math.random().toString(36).slice(2, 8)}`
+    const ids: number[] = []
+    for (let i = 0; i < 5; i++) ids.push(await newProduct(10, { name: `${tag} ${i}` }))
+    // Product 3 sells out on a day of sales: below its reorder point (lead times 1 and 2).
+    await store.call('PATCH', `/api/v1/products/${ids[3]}`, { most_lead_time: 2 }, adminHeaders)
+    await sell(ids[3] as number, 10)
+    await ctx.drain()
+    await ctx.deps.redis.hincrby(ctx.deps.keys.product(ids[4] as number), 'available', 1)
+    await publishStockReport(ctx.deps) // the full check: every verdict saved
+
+    const first = await stockCheck(ctx, `?q=${tag}&per_page=2`)
+    expect(first.status).toBe(200)
+    expect(first.body.data.pagination).toEqual({ page: 1, per_page: 2, total: 5, total_pages: 3 })
+    expect(first.body.meta.pagination).toEqual({
+      current_page: 1,
+      per_page: 2,
+      total: 5,
+      total_page: 3,
+    })
+    const order = [first]
+    for (const page of [2, 3])
+      order.push(await stockCheck(ctx, `?q=${tag}&per_page=2&page=${page}`))
+    const seen = order.flatMap((r) =>
+      r.body.data.products.map((p: { product_id: number }) => p.product_id),
+    )
+    expect(seen).toEqual([ids[4], ids[3], ids[0], ids[1], ids[2]])
+    expect(first.body.data.products.map((p: { status: string }) => p.status)).toEqual([
+      'drift',
+      'in_sync',
+    ])
+    expect(first.body.data.products[1].restock_quantity).toBeGreaterThan(0)
+
+    const drifting = await stockCheck(ctx, `?q=${tag}&status=drift`)
+    expect(drifting.body.data.products.map((p: { product_id: number }) => p.product_id)).toEqual([
+      ids[4],
+    ])
+    const low = await stockCheck(ctx, `?q=${tag}&low_stock=true`)
+    expect(low.body.data.products.map((p: { product_id: number }) => p.product_id)).toEqual([
+      ids[3],
+    ])
+    expect((await stockCheck(ctx, `?q=${ids[2]}`)).body.data.products[0].product_id).toBe(ids[2])
+    expect(first.body.data.totals).toMatchObject({
+      drift: 1,
+      units: expect.objectContaining({ sold: expect.any(Number) }),
+    })
+    expect(first.body.data.totals.products).toBeGreaterThanOrEqual(5)
+    await ctx.deps.redis.hincrby(ctx.deps.keys.product(ids[4] as number), 'available', -1)
+  })
+
+  it('filters on a sale window open now or opening within a day', async () => {
+    const tag = `sale-${Math.random().toString(36).slice(2, 8)}`
+    const soon = new Date(Date.now() + 3_600_000).toISOString()
+    const later = new Date(Date.now() + 3 * 86_400_000).toISOString()
+    const open = await newProduct(1, { name: `${tag} open`, sale_ends_at: later })
+    const opening = await newProduct(1, { name: `${tag} soon`, sale_starts_at: soon })
+    await newProduct(1, { name: `${tag} later`, sale_starts_at: later })
+    await newProduct(1, { name: `${tag} none` })
+    const { body } = await stockCheck(ctx, `?q=${tag}&on_sale=true`)
+    expect(body.data.products.map((p: { product_id: number }) => p.product_id)).toEqual([
+      open,
+      opening,
+    ])
+    expect((await stockCheck(ctx, `?q=${tag}&on_sale=false`)).body.data.pagination.total).toBe(2)
+  })
+
+  it('takes % and _ in a search literally', async () => {
+    const tag = `lit-${Math.random().toString(36).slice(2, 8)}`
+    await newProduct(1, { name: `${tag} 100% cotton` })
+    await newProduct(1, { name: `${tag} 1000 cotton` })
+    const { body } = await stockCheck(ctx, `?q=${encodeURIComponent(`${tag} 100%`)}`)
+    expect(body.data.products.map((p: { name: string }) => p.name)).toEqual([`${tag} 100% cotton`])
+    const under = await stockCheck(ctx, `?q=${encodeURIComponent(`${tag} 1_0`)}`)
+    expect(under.body.data.pagination.total).toBe(0)
+  })
+
+  it.each([
+    ['per_page=0', 'per_page'],
+    ['per_page=201', 'per_page'],
+    ['page=0', 'page'],
+    ['status=broken', 'status'],
+    ['low_stock=yes', 'low_stock'],
+    ['q=%00', 'q'],
+    ['q=%E2%80%AEevil', 'q'],
+    [`q=${'x'.repeat(201)}`, 'q'],
+  ])('refuses %s with 422 naming %s', async (query, field) => {
+    const res = await stockCheck(ctx, `?${query}`)
+    expect(res.status).toBe(422)
+    expect(res.body.error.code).toBe('VALIDATION_FAILED')
+    expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field)
+  })
+})
+
 describe('POST /api/v1/reconcile', () => {
   it('a dry run reports the repair and changes nothing; a real run repairs and records it', async () => {
     const productId = await newProduct(40)
@@ -293,8 +390,10 @@ describe('the periodic stock report', () => {
     const report = await publishStockReport(ctx.deps)
     const published = JSON.parse(await received)
     subscriber.disconnect()
+    expect(published.full_check).toMatchObject({ drift: 1 })
+    expect(published.totals).toMatchObject({ drift: 1 })
     expect(
-      published.products.find((p: { product_id: number }) => p.product_id === productId),
+      published.drift.find((p: { product_id: number }) => p.product_id === productId),
     ).toMatchObject({
       status: 'drift',
       drift: { reserved: 1 },
@@ -345,7 +444,19 @@ describe('GET /metrics', () => {
     )
     expect(after).toMatch(/^store_write_behind_backlog \d+$/m)
     expect(after).toMatch(/^store_dead_letters \d+$/m)
-    expect(after).toMatch(/^store_stock_drift_units\{/m)
+    expect(after).toMatch(/^# TYPE store_stock_drift_units gauge$/m)
+  })
+
+  it('names a drifting product in the drift gauge, and only while it drifts', async () => {
+    const productId = await newProduct(3)
+    await ctx.drain()
+    const series = `store_stock_drift_units{product_id="${productId}",counter="available"}`
+    await ctx.deps.redis.hincrby(ctx.deps.keys.product(productId), 'available', 2)
+    await stockCheck(ctx, `?product_id=${productId}`)
+    expect(value(await scrape(), series)).toBe(2)
+    await ctx.deps.redis.hincrby(ctx.deps.keys.product(productId), 'available', -2)
+    await stockCheck(ctx, `?product_id=${productId}`)
+    expect(await scrape()).not.toContain(series)
   })
 })
 

@@ -4,8 +4,18 @@ import { Hono } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import { streamSSE } from 'hono/streaming'
 import type { Deps } from '../deps.js'
+import { validationError } from '../http/errors.js'
+import { text } from '../http/text.js'
 import { endSession, requireSession, roleOf, sessionRole, startSession } from './sessions.js'
-import { SNAPSHOT_EVERY_MS, snapshot } from './snapshot.js'
+import {
+  nextSnapshot,
+  SEARCH_LIMIT,
+  SNAPSHOT_EVERY_MS,
+  searchCards,
+  snapshotJson,
+} from './snapshot.js'
+
+const SearchQuery = text(200)
 
 const CLIENT = fileURLToPath(new URL('../../src/dashboard/client/', import.meta.url))
 const APP_JS = readFileSync(`${CLIENT}app.js`, 'utf8')
@@ -62,7 +72,17 @@ function Page(props: { role: string }) {
         The numbers below are stale: no update since <span id="stale-since" />.
       </p>
       <section id="shop" class="shop" aria-label="Shop" />
-      <section id="products" class="products" aria-label="Products" />
+      <div class="search">
+        <input
+          id="search"
+          type="search"
+          autocomplete="off"
+          placeholder="Any product: part of its name, or its id"
+          aria-label="Search products"
+        />
+      </div>
+      <section id="results" class="products" aria-label="Search results" />
+      <section id="products" class="products" aria-label="Products that matter now" />
       <script src="/dashboard/app.js" defer />
     </Shell>
   )
@@ -129,21 +149,33 @@ export function dashboardRoutes(deps: Deps) {
     await endSession(c, deps)
     return c.redirect('/dashboard', 303)
   })
-  app.get('/snapshot', requireSession(deps), async (c) => c.json(await snapshot(deps)))
+  app.get('/snapshot', requireSession(deps), async (c) =>
+    c.body(await snapshotJson(deps), 200, { 'content-type': 'application/json' }),
+  )
+  // Any product, beyond the ones the snapshot shows: ?q= part of a name, or an id.
+  app.get('/search', requireSession(deps), async (c) => {
+    const q = SearchQuery.safeParse(c.req.query('q') ?? '')
+    if (!q.success) throw validationError(q.error.issues.map((i) => ({ ...i, path: ['q'] })))
+    return c.json({ limit: SEARCH_LIMIT, products: await searchCards(deps, q.data) })
+  })
   app.get('/events', requireSession(deps), (c) =>
     streamSSE(c, async (stream) => {
       // The stream lives only as long as its session: it ends within one interval of
       // sign-out or expiry (the browser's reconnect then meets a 401).
+      let seenAt = 0
       while (!stream.aborted && !stream.closed && (await sessionRole(c, deps).catch(() => null))) {
         try {
-          await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(await snapshot(deps)) })
+          // Every viewer gets the same text: built and serialised once per interval.
+          const next = await nextSnapshot(deps, seenAt)
+          seenAt = next.at
+          await stream.writeSSE({ event: 'snapshot', data: next.json })
         } catch (err) {
           deps.logger.warn(
             { err: err instanceof Error ? err.message : String(err) },
             'dashboard snapshot failed',
           )
+          await stream.sleep(SNAPSHOT_EVERY_MS)
         }
-        await stream.sleep(SNAPSHOT_EVERY_MS)
       }
     }),
   )

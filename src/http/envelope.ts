@@ -55,7 +55,7 @@ const NO_META: Meta = Object.freeze({})
 const OK = responseStatus(200)
 
 /** A 200 answer's body: the data, in the original's envelope. */
-export function envelope<T>(data: T, meta: Meta = NO_META) {
+export function envelope<T, M extends Meta = Meta>(data: T, meta: M = NO_META as M) {
   return { data, meta, status: OK }
 }
 

@@ -6,6 +6,12 @@ import { writeBehindStatus } from '../worker/status.js'
 
 /** How long a scrape waits for Redis to refresh the gauges it reads at scrape time. */
 const REFRESH_TIMEOUT_MS = 500
+/**
+ * Products with their own stock series: the first of the catalogue, by id. A
+ * series per product of a 50,000-product catalogue would take longer to read
+ * than a scrape may wait, and swamp Prometheus; the stock check covers them all.
+ */
+export const STOCK_SERIES_LIMIT = 1_000
 
 /** Fills the gauges that are read at scrape time; a failing source is skipped, never fatal. */
 async function refreshGauges(deps: Deps) {
@@ -22,7 +28,7 @@ async function refreshGauges(deps: Deps) {
     .then((rebuilding) => metrics.rebuilding.set(rebuilding ? 1 : 0))
     .catch(() => {})
   await deps.redis
-    .zrange(deps.keys.catalogue, 0, '-1')
+    .zrange(deps.keys.catalogue, 0, String(STOCK_SERIES_LIMIT - 1))
     .then(async (members) => {
       const ids = members.map(Number)
       const stock = await readStock(deps, ids)

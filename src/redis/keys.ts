@@ -41,6 +41,8 @@ export function storeKeys(prefix: string) {
       `${tag}:idempotency:${createHash('sha256').update(scope).update('\0').update(key).digest('base64url')}`,
     /** Checkouts reserved and refusals by reason, per product, for the dashboard. */
     outcomes: `${tag}:outcomes`,
+    /** Products that sold in the last minute, scored by when (the dashboard's "selling now"). */
+    selling: `${tag}:selling`,
     /** A dashboard session, by the hash of its cookie. */
     session: (hash: string) => `${tag}:session:${hash}`,
     hydrationLock: `${tag}:hydration-lock`,

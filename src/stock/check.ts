@@ -1,14 +1,12 @@
 import type { Deps } from '../deps.js'
-import { ApiError } from '../http/errors.js'
 import { type DeadLetter, listDeadLetters } from '../worker/deadLetters.js'
 import { streamBehind, writeBehindStatus } from '../worker/status.js'
 import { type RestockAdvice, restockAdvice } from './advice.js'
 import { type DerivedStock, derivedStock } from './derived.js'
 import { type Counters, type LiveCounters, stockCutScript as stockCut } from './scripts.js'
+import { type CheckStatus, saveVerdicts } from './verdicts.js'
 
-export type { Counters }
-
-export type CheckStatus = 'in_sync' | 'pending' | 'drift'
+export type { CheckStatus, Counters }
 
 export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'max_daily_sales'> {
   product_id: number
@@ -16,6 +14,8 @@ export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'm
   status: CheckStatus
   /** Why a product is not in sync, in a sentence. */
   reason?: string
+  /** The original's name for the units free to sell (the same as redis.available). */
+  available_quantity: number
   redis: Counters
   database: Counters
   drift: Counters
@@ -24,16 +24,26 @@ export interface ProductCheck extends Omit<RestockAdvice, 'avg_daily_sales' | 'm
   sales: { avg_daily: number; max_daily: number }
 }
 
-export interface StockReport {
-  generated_at: string
-  window_days: number
-  write_behind: {
-    backlog: number
-    lag_ms: number
-    /** Set when the event stream went backwards and the write-behind stopped. */
-    stream_behind?: { redis_entries: number; postgres_entries: number }
-  }
-  products: ProductCheck[]
+export interface WriteBehindView {
+  backlog: number
+  lag_ms: number
+  /** Set when the event stream went backwards and the write-behind stopped. */
+  stream_behind?: { redis_entries: number; postgres_entries: number }
+}
+
+/**
+ * What every product of one check shares, read once: the write-behind's state
+ * and the dead letters (a full check of 50,000 products reads them once, not
+ * once per chunk).
+ */
+export interface CheckContext {
+  writeBehind: WriteBehindView
+  lettersOf: ReadonlyMap<number, readonly DeadLetter[]>
+}
+
+export interface CheckOptions {
+  windowDays: number
+  waitMs: number
 }
 
 const ZERO: Counters = { available: 0, reserved: 0, sold: 0 }
@@ -73,10 +83,11 @@ interface Comparison {
 }
 
 /**
- * Compares Redis with Postgres at one consistent cut. A product is compared
- * once Postgres holds every event up to the cut and reflects the same stock
- * version as Redis did at the cut; until then it waits, up to `waitMs`, and is
- * reported `pending` rather than as false drift.
+ * Compares Redis with Postgres at one consistent cut. The same counters at the
+ * same stock version are in sync at once. A difference is drift only once
+ * Postgres holds every event up to the cut (with several writers, an event of
+ * the product may still be in flight behind a later one); until then it waits,
+ * up to `waitMs`, and is reported `pending` rather than as false drift.
  */
 async function compare(deps: Deps, productIds: number[], waitMs: number) {
   const results = new Map<number, Comparison>()
@@ -90,14 +101,21 @@ async function compare(deps: Deps, productIds: number[], waitMs: number) {
     for (const id of open) {
       const redis = cut.live.get(id) ?? null
       const database = db.get(id)
+      const same =
+        redis !== null &&
+        database !== undefined &&
+        redis.version === database.version &&
+        redis.available === database.available &&
+        redis.reserved === database.reserved &&
+        redis.sold === database.sold
       if (redis === null || !database) {
         results.set(id, { status: 'drift', redis, database })
+      } else if (same) {
+        // The same counters at the same version: in sync, whatever else is still in the
+        // stream (a busy sale never empties it, and most products have nothing in it).
+        results.set(id, { status: 'in_sync', redis, database })
       } else if (persisted && redis.version === database.version) {
-        const same =
-          redis.available === database.available &&
-          redis.reserved === database.reserved &&
-          redis.sold === database.sold
-        results.set(id, { status: same ? 'in_sync' : 'drift', redis, database })
+        results.set(id, { status: 'drift', redis, database })
       } else if (persisted && database.version < redis.version) {
         // Postgres holds every event up to the cut, yet an older version of this
         // product: a change never arrived (dead-lettered, or lost). Waiting will not fix it.
@@ -118,6 +136,27 @@ async function compare(deps: Deps, productIds: number[], waitMs: number) {
   return results
 }
 
+/** The write-behind's state and the dead letters by product, for one check. */
+export async function checkContext(deps: Deps): Promise<CheckContext> {
+  const [status, letters, behind] = await Promise.all([
+    writeBehindStatus(deps),
+    listDeadLetters(deps),
+    streamBehind(deps),
+  ])
+  const lettersOf = new Map<number, DeadLetter[]>()
+  for (const letter of letters) {
+    for (const id of letter.product_ids) lettersOf.set(id, [...(lettersOf.get(id) ?? []), letter])
+  }
+  return {
+    writeBehind: {
+      backlog: status.backlog,
+      lag_ms: status.lag_ms,
+      ...(behind ? { stream_behind: behind } : {}),
+    },
+    lettersOf,
+  }
+}
+
 interface ProductRow {
   id: string
   name: string
@@ -125,48 +164,47 @@ interface ProductRow {
   most_lead_time: number
 }
 
-export async function checkStock(
+/**
+ * Checks these products live, in the order given: Redis against Postgres at
+ * one cut, the restock advice, and their dead letters. Its cost grows with the
+ * number of products, not with the catalogue. Each verdict is saved
+ * (`stock_verdicts`), so the pages sort and filter on what was last seen.
+ * Products Postgres does not know are left out. `versions` has each product's
+ * Redis stock version at the cut (a repair refuses if the product moved since).
+ */
+export async function checkProducts(
   deps: Deps,
-  options: { windowDays: number; waitMs: number; productId?: number | undefined },
-): Promise<{ report: StockReport; versions: Map<number, number> }> {
+  productIds: readonly number[],
+  options: CheckOptions,
+  context?: CheckContext,
+): Promise<{ checks: ProductCheck[]; versions: Map<number, number> }> {
+  const versions = new Map<number, number>()
+  if (productIds.length === 0) return { checks: [], versions }
   const { sql } = deps
-  const products = await sql<ProductRow[]>`
-    select id, name, lead_time, most_lead_time from products
-    ${options.productId === undefined ? sql`` : sql`where id = ${options.productId}`}
-    order by id
+  const rows = await sql<ProductRow[]>`
+    select id, name, lead_time, most_lead_time from products where id in ${sql(productIds)}
   `
-  if (options.productId !== undefined && products.length === 0) {
-    throw new ApiError('NOT_FOUND', `Product ${options.productId} does not exist.`, {
-      product_id: options.productId,
-    })
-  }
-  const ids = products.map((p) => Number(p.id))
-  const [comparisons, sales, writeBehind, deadLetters, behind] = await Promise.all([
+  const byId = new Map(rows.map((r) => [Number(r.id), r]))
+  const ids = productIds.filter((id) => byId.has(id))
+  const [comparisons, sales, shared] = await Promise.all([
     compare(deps, ids, options.waitMs),
     dailySales(deps, ids, options.windowDays),
-    writeBehindStatus(deps),
-    listDeadLetters(deps),
-    streamBehind(deps),
+    context ?? checkContext(deps),
   ])
   // Pending has a bound: past STOCK_PENDING_LIMIT_MS without a write, waiting is no explanation.
-  if (writeBehind.lag_ms > deps.config.STOCK_PENDING_LIMIT_MS) {
-    for (const [id, compared] of comparisons) {
-      if (compared.status === 'pending') {
-        comparisons.set(id, { ...compared, status: 'drift', stalledMs: writeBehind.lag_ms })
-      }
-    }
-  }
-  const lettersOf = new Map<number, DeadLetter[]>()
-  for (const letter of deadLetters) {
-    for (const id of letter.product_ids) lettersOf.set(id, [...(lettersOf.get(id) ?? []), letter])
-  }
+  const stalledMs =
+    shared.writeBehind.lag_ms > deps.config.STOCK_PENDING_LIMIT_MS
+      ? shared.writeBehind.lag_ms
+      : undefined
 
-  const versions = new Map<number, number>()
-  const checks = products.map((product): ProductCheck => {
-    const id = Number(product.id)
-    const compared = comparisons.get(id) as Comparison
+  const checks = ids.map((id): ProductCheck => {
+    const product = byId.get(id) as ProductRow
+    let compared = comparisons.get(id) as Comparison
+    if (compared.status === 'pending' && stalledMs !== undefined) {
+      compared = { ...compared, status: 'drift', stalledMs }
+    }
     const { redis, database } = compared
-    const letters = lettersOf.get(id) ?? []
+    const letters = shared.lettersOf.get(id) ?? []
     // Dead letters never reach Postgres by themselves: that is drift, not waiting.
     const status = letters.length > 0 ? 'drift' : compared.status
     if (redis) versions.set(id, redis.version)
@@ -185,6 +223,7 @@ export async function checkStock(
       name: product.name,
       status,
       ...(reason ? { reason } : {}),
+      available_quantity: live.available,
       redis: live,
       database: derived,
       drift: {
@@ -208,27 +247,24 @@ export async function checkStock(
       sales: { avg_daily: advice.avg_daily_sales, max_daily: advice.max_daily_sales },
     }
   })
+  await saveVerdicts(deps, checks)
+  noteDrift(deps, checks)
+  return { checks, versions }
+}
+
+/**
+ * The drift gauge names drifting products only: a series per product of a
+ * 50,000-product catalogue would swamp Prometheus. A product back in sync
+ * loses its series.
+ */
+function noteDrift({ metrics }: Pick<Deps, 'metrics'>, checks: readonly ProductCheck[]) {
   for (const check of checks) {
     if (check.status === 'pending') continue
     for (const counter of ['available', 'reserved', 'sold'] as const) {
-      deps.metrics.drift.set(
-        { product_id: String(check.product_id), counter },
-        check.drift[counter],
-      )
+      const labels = { product_id: String(check.product_id), counter }
+      if (check.status === 'drift') metrics.drift.set(labels, check.drift[counter])
+      else metrics.drift.remove(labels)
     }
-  }
-  return {
-    report: {
-      generated_at: new Date().toISOString(),
-      window_days: options.windowDays,
-      write_behind: {
-        backlog: writeBehind.backlog,
-        lag_ms: writeBehind.lag_ms,
-        ...(behind ? { stream_behind: behind } : {}),
-      },
-      products: checks,
-    },
-    versions,
   }
 }
 

@@ -3,6 +3,9 @@ import { catalogueOf, type ProductRow } from '../products/service.js'
 import { derivedStock } from './derived.js'
 import { loadProductScript } from './scripts.js'
 
+/** Products loaded at a time: a catalogue of 50,000 is 50 rounds, never one flood of scripts. */
+const LOAD_CHUNK = 1_000
+
 /**
  * Loads every product into Redis. Catalogue fields are refreshed; counters are
  * set from Postgres only for products Redis does not hold, so a restart never
@@ -18,16 +21,20 @@ export async function loadStockIntoRedis(deps: Deps): Promise<number> {
     derivedStock(deps.sql),
   ])
   const stockById = new Map(stock.map((s) => [s.productId, s]))
-  const loaded = await Promise.all(
-    catalogue.map((row) => {
-      const counters = stockById.get(Number(row.id)) ?? {
-        available: 0,
-        reserved: 0,
-        sold: 0,
-        version: 0,
-      }
-      return loadProductScript(deps, catalogueOf(row), counters, counters.version)
-    }),
-  )
-  return loaded.filter(Boolean).length
+  let loaded = 0
+  for (let i = 0; i < catalogue.length; i += LOAD_CHUNK) {
+    const chunk = await Promise.all(
+      catalogue.slice(i, i + LOAD_CHUNK).map((row) => {
+        const counters = stockById.get(Number(row.id)) ?? {
+          available: 0,
+          reserved: 0,
+          sold: 0,
+          version: 0,
+        }
+        return loadProductScript(deps, catalogueOf(row), counters, counters.version)
+      }),
+    )
+    loaded += chunk.filter(Boolean).length
+  }
+  return loaded
 }

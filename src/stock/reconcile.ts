@@ -5,7 +5,8 @@ import { parseLines } from '../orders/records.js'
 import { clearSoldOut } from '../products/soldOut.js'
 import { failureToApiError } from '../redis/replies.js'
 import { writeBehindStatus } from '../worker/status.js'
-import { type Counters, checkStock } from './check.js'
+import { type Counters, checkProducts, type ProductCheck } from './check.js'
+import { FULL_CHECK_CHUNK, runFullCheck } from './fullCheck.js'
 import { repairStockScript } from './scripts.js'
 
 export interface Repair {
@@ -79,12 +80,7 @@ export async function reconcile(
       { backlog },
     )
   }
-  const { report, versions } = await checkStock(deps, {
-    windowDays: deps.config.STOCK_WINDOW_DAYS,
-    waitMs: deps.config.STOCK_CHECK_WAIT_MS,
-    productId: options.productId,
-  })
-  const drifted = report.products.filter((p) => p.status === 'drift')
+  const { checked, drifted, versions } = await driftedProducts(deps, options.productId)
   const unaccounted = await unaccountedOrders(deps, new Set(drifted.map((p) => p.product_id)))
   const repairs: Repair[] = []
   for (const product of drifted) {
@@ -150,5 +146,43 @@ export async function reconcile(
       'stock repaired',
     )
   }
-  return { dry_run: options.dryRun, checked: report.products.length, repairs }
+  return { dry_run: options.dryRun, checked, repairs }
+}
+
+/**
+ * The products that drifted, each checked afresh (its version at that cut is
+ * what its repair expects): one product, or, after a full check of the
+ * catalogue, every product it found drifting, a chunk at a time.
+ */
+async function driftedProducts(deps: Deps, productId: number | undefined) {
+  const options = {
+    windowDays: deps.config.STOCK_WINDOW_DAYS,
+    waitMs: deps.config.STOCK_CHECK_WAIT_MS,
+  }
+  let ids: number[]
+  let checked: number
+  if (productId !== undefined) {
+    const [exists] = await deps.sql`select 1 from products where id = ${productId}`
+    if (!exists) {
+      throw new ApiError('NOT_FOUND', `Product ${productId} does not exist.`, {
+        product_id: productId,
+      })
+    }
+    ids = [productId]
+    checked = 1
+  } else {
+    checked = (await runFullCheck(deps, options)).checked
+    const rows = await deps.sql<{ product_id: string }[]>`
+      select product_id from stock_verdicts where status = 'drift' order by product_id
+    `
+    ids = rows.map((r) => Number(r.product_id))
+  }
+  const drifted: ProductCheck[] = []
+  const versions = new Map<number, number>()
+  for (let i = 0; i < ids.length; i += FULL_CHECK_CHUNK) {
+    const chunk = await checkProducts(deps, ids.slice(i, i + FULL_CHECK_CHUNK), options)
+    drifted.push(...chunk.checks.filter((p) => p.status === 'drift'))
+    for (const [id, v] of chunk.versions) versions.set(id, v)
+  }
+  return { checked, drifted, versions }
 }

@@ -1,36 +1,32 @@
 import type { Deps } from '../deps.js'
-import { checkStock } from './check.js'
+import { runFullCheck } from './fullCheck.js'
+import { stockTotals } from './verdicts.js'
+
+/** Most drifting or low products the report logs one by one; the rest are counted. */
+const LOGGED = 20
 
 /**
- * The periodic stock check: logs a compact report, warns about drift and low
- * stock, and publishes the full report for the dashboard (pub/sub channel
- * `{prefix}:stock-report`, latest copy at `{prefix}:stock-report:latest`).
+ * The periodic full stock check: it checks every product (saving the
+ * verdicts the pages and the dashboard read), logs a compact report, warns
+ * about drift and low stock, and publishes a summary (pub/sub channel
+ * `{prefix}:stock-report`, latest copy at `{prefix}:stock-report:latest`):
+ * the totals, and the first drifting and lowest products. Its size does not
+ * grow with the catalogue.
  */
 export async function publishStockReport(deps: Deps) {
-  const { report } = await checkStock(deps, {
+  const check = await runFullCheck(deps, {
     windowDays: deps.config.STOCK_WINDOW_DAYS,
     waitMs: deps.config.STOCK_CHECK_WAIT_MS,
   })
-  const count = (status: string) => report.products.filter((p) => p.status === status).length
-  const lowStock = report.products.filter((p) => p.restock_quantity > 0)
-  deps.logger.info(
-    {
-      products: report.products.length,
-      in_sync: count('in_sync'),
-      pending: count('pending'),
-      drift: count('drift'),
-      low_stock: lowStock.length,
-      ...report.write_behind,
-    },
-    'stock report',
-  )
-  for (const p of report.products.filter((p) => p.status === 'drift')) {
+  const { drifted, low, ...counts } = check
+  deps.logger.info(counts, 'stock report')
+  for (const p of drifted.slice(0, LOGGED)) {
     deps.logger.warn(
-      { product_id: p.product_id, drift: p.drift },
+      { product_id: p.product_id, drift: p.drift, reason: p.reason },
       'stock drift between Redis and Postgres',
     )
   }
-  for (const p of lowStock) {
+  for (const p of low.slice(0, LOGGED)) {
     deps.logger.warn(
       {
         product_id: p.product_id,
@@ -40,6 +36,17 @@ export async function publishStockReport(deps: Deps) {
       },
       'low stock',
     )
+  }
+  const untold = Math.max(0, check.drift - LOGGED) + Math.max(0, check.low_stock - LOGGED)
+  if (untold > 0) {
+    deps.logger.warn({ more: untold }, 'more drifting or low products: see the stock check')
+  }
+  const report = {
+    generated_at: check.generated_at,
+    totals: await stockTotals(deps),
+    full_check: counts,
+    drift: drifted,
+    low_stock: low,
   }
   const json = JSON.stringify(report)
   await deps.redis

@@ -1,11 +1,11 @@
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv, Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
-import { envelope, enveloped } from '../http/envelope.js'
-import { errorResponses } from '../http/errors.js'
+import { envelope, enveloped, PaginationMetaSchema } from '../http/envelope.js'
+import { ApiError, errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'
 import { jsonContent } from '../http/openapi.js'
-import { checkStock } from './check.js'
+import { stockCheckPage } from './page.js'
 import { reconcile } from './reconcile.js'
 import {
   ReconcileBody,
@@ -29,18 +29,34 @@ export function stockRoutes(deps: Deps) {
       middleware: [admin] as const,
       request: { query: StockCheckQuery },
       responses: {
-        200: jsonContent(enveloped(StockReportSchema), 'One entry per product'),
+        200: jsonContent(
+          enveloped(StockReportSchema, z.strictObject({ pagination: PaginationMetaSchema })),
+          'Shop-wide totals and one page of products',
+        ),
         ...errorResponses(401, 403, 404, 422),
       },
     }),
     async (c) => {
       const query = c.req.valid('query')
-      const { report } = await checkStock(deps, {
+      const report = await stockCheckPage(deps, {
+        page: query.page,
+        perPage: query.per_page,
+        status: query.status,
+        lowStock: query.low_stock,
+        onSale: query.on_sale,
+        q: query.q,
+        productId: query.product_id,
         windowDays: query.window_days ?? deps.config.STOCK_WINDOW_DAYS,
         waitMs: query.wait_ms ?? deps.config.STOCK_CHECK_WAIT_MS,
-        productId: query.product_id,
       })
-      return c.json(envelope(report), 200)
+      if (query.product_id !== undefined && report.products.length === 0) {
+        throw new ApiError('NOT_FOUND', `Product ${query.product_id} does not exist.`, {
+          product_id: query.product_id,
+        })
+      }
+      const { page, per_page, total, total_pages } = report.pagination
+      const pagination = { current_page: page, per_page, total, total_page: total_pages }
+      return c.json(envelope(report, { pagination }), 200)
     },
   )
 

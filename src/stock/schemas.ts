@@ -1,9 +1,36 @@
 import { z } from '@hono/zod-openapi'
-import { MAX_ID } from '../http/text.js'
+import { MAX_ID, text } from '../http/text.js'
+import { PaginationSchema } from '../products/schemas.js'
 
 const Counters = z.object({ available: z.int(), reserved: z.int(), sold: z.int() })
 
+/** `true` or `false` in a query string. */
+const flag = (description: string) =>
+  z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .openapi({ type: 'string', enum: ['true', 'false'], description })
+
+export const MAX_STOCK_PAGE = 200
+
 export const StockCheckQuery = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ example: 1 }),
+  per_page: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_STOCK_PAGE)
+    .default(50)
+    .openapi({ example: 50, description: `Products per page, at most ${MAX_STOCK_PAGE}.` }),
+  status: z.enum(['drift', 'pending', 'in_sync']).optional().openapi({
+    description: 'Only products whose last verdict is this (the page checks them again, live).',
+  }),
+  low_stock: flag('Only products below their reorder point (true), or only the others (false).'),
+  on_sale: flag('Only products whose sale window is open now or opens within 24 hours.'),
+  q: text(200)
+    .optional()
+    .openapi({ description: "Search: part of the product's name, or its id." }),
   window_days: z.coerce.number().int().min(1).max(365).optional().openapi({
     description: 'Days of sales behind the restock advice (default STOCK_WINDOW_DAYS).',
   }),
@@ -25,6 +52,9 @@ export const ProductCheckSchema = z
     name: z.string(),
     status: z.enum(['in_sync', 'pending', 'drift']),
     reason: z.string().optional().openapi({ description: 'Why the product is not in sync.' }),
+    available_quantity: z.int().openapi({
+      description: 'Units free to sell (redis.available), as the original named them.',
+    }),
     redis: Counters.openapi({ description: 'Live counters in Redis, at the cut.' }),
     database: Counters.openapi({
       description:
@@ -62,7 +92,29 @@ export const StockReportSchema = z
             'changes (a failover with REDIS_REPLICA_ACKS=0), and the write-behind has stopped.',
         }),
     }),
-    products: z.array(ProductCheckSchema),
+    totals: z
+      .object({
+        products: z.int(),
+        in_sync: z.int(),
+        pending: z.int(),
+        drift: z.int(),
+        low_stock: z.int(),
+        units: Counters,
+        sell_through_pct: z.number(),
+        as_of: z.string().nullable().openapi({
+          description:
+            'When the oldest verdict behind the totals was taken (the periodic full check).',
+        }),
+      })
+      .openapi({
+        description:
+          'The whole shop, from the last verdict on each product (a product not checked yet counts as pending).',
+      }),
+    pagination: PaginationSchema,
+    products: z.array(ProductCheckSchema).openapi({
+      description:
+        'One page: drift first, then pending, then low stock, then the rest, each by id; checked live.',
+    }),
   })
   .openapi('StockReport')
 

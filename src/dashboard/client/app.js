@@ -4,6 +4,7 @@ const $ = (id) => document.getElementById(id)
 const fmt = new Intl.NumberFormat()
 let last = null
 let lastAt = 0
+let lastSearchAt = 0
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag)
@@ -58,10 +59,83 @@ function tile(label, value, cls = '') {
     el('div', { class: `value ${cls}` }, value),
   )
 }
+const SECTIONS = [
+  ['drift', 'Needs attention: Redis and Postgres disagree'],
+  ['selling', 'Selling now'],
+  ['on_sale', 'On sale (ending soonest first)'],
+  ['sold_out', 'Sold out'],
+  ['low', 'Low stock'],
+]
+function card(p) {
+  const pct = (n) => (p.total > 0 ? `${(n / p.total) * 100}%` : '0')
+  return el(
+    'article',
+    { class: 'card', 'data-product': p.product_id },
+    el(
+      'h2',
+      {},
+      el('span', {}, `${p.name} · #${p.product_id}`),
+      el('span', { class: `badge ${p.status}` }, p.status.replace('_', ' ')),
+    ),
+    el(
+      'div',
+      {
+        class: 'bar',
+        role: 'img',
+        'aria-label': `${p.available} available, ${p.reserved} reserved, ${p.sold} sold`,
+      },
+      el('div', { class: 'available', style: `width:${pct(p.available)}` }),
+      el('div', { class: 'reserved', style: `width:${pct(p.reserved)}` }),
+      el('div', { class: 'sold', style: `width:${pct(p.sold)}` }),
+    ),
+    el(
+      'dl',
+      {},
+      el('dt', {}, 'Available'),
+      el('dd', { 'data-field': 'available' }, fmt.format(p.available)),
+      el('dt', {}, 'Reserved'),
+      el('dd', { 'data-field': 'reserved' }, fmt.format(p.reserved)),
+      el('dt', {}, 'Sold'),
+      el('dd', { 'data-field': 'sold' }, fmt.format(p.sold)),
+      el('dt', {}, 'Sell-through · per second'),
+      el('dd', {}, `${p.sell_through_pct}% · ${fmt.format(p.sold_per_s)}`),
+      el('dt', {}, 'Sells out in'),
+      el('dd', {}, p.available === 0 ? 'sold out' : duration(p.projected_sellout_s)),
+      el('dt', {}, 'Buyers refused'),
+      el(
+        'dd',
+        {},
+        `${p.refused.share_pct}% (${fmt.format(p.refused.out_of_stock)} sold out, ${fmt.format(p.refused.limit_exceeded)} limit, ${fmt.format(p.refused.sale_closed)} window)`,
+      ),
+      el('dt', {}, 'Sale window'),
+      el('dd', { 'data-window': '' }, windowText(p)),
+      el('dt', {}, 'Restock'),
+      el(
+        'dd',
+        { class: p.low_stock ? 'warn' : '' },
+        p.low_stock ? `low: add ${fmt.format(p.restock_quantity)}` : 'enough',
+      ),
+    ),
+    p.sold_per_s_series.length > 1 ? spark(p.sold_per_s_series) : '',
+    p.reason ? el('p', { class: 'reason' }, p.reason) : '',
+  )
+}
 function render(s) {
   const wb = s.shop.write_behind
+  const t = s.shop.totals
   $('shop').replaceChildren(
     tile('Checkouts per second', fmt.format(s.shop.checkouts_per_s)),
+    tile(
+      'Products: in sync · pending · drift',
+      `${fmt.format(t.in_sync)} · ${fmt.format(t.pending)} · ${fmt.format(t.drift)}`,
+      t.drift > 0 ? 'bad' : '',
+    ),
+    tile(
+      'Units: available · reserved · sold',
+      `${fmt.format(t.units.available)} · ${fmt.format(t.units.reserved)} · ${fmt.format(t.units.sold)}`,
+    ),
+    tile('Sell-through', `${t.sell_through_pct}%`),
+    tile('Low stock', fmt.format(t.low_stock), t.low_stock > 0 ? 'warn' : ''),
     tile('Write-behind backlog', fmt.format(wb.backlog), wb.backlog > 10000 ? 'warn' : ''),
     tile('Write-behind lag', duration(wb.lag_ms / 1000), wb.lag_ms > 30000 ? 'warn' : ''),
     tile(
@@ -89,65 +163,50 @@ function render(s) {
       `pid ${s.shop.instance.pid} · ${fmt.format(s.shop.instance.rss_mb)} MB · up ${duration(s.shop.instance.uptime_s)}`,
     ),
   )
+  // Each product once, under the first reason it matters now.
   $('products').replaceChildren(
-    ...s.products.map((p) => {
-      const pct = (n) => (p.total > 0 ? `${(n / p.total) * 100}%` : '0')
-      return el(
-        'article',
-        { class: 'card', 'data-product': p.product_id },
-        el(
-          'h2',
-          {},
-          el('span', {}, p.name),
-          el('span', { class: `badge ${p.status}` }, p.status.replace('_', ' ')),
-        ),
-        el(
-          'div',
-          {
-            class: 'bar',
-            role: 'img',
-            'aria-label': `${p.available} available, ${p.reserved} reserved, ${p.sold} sold`,
-          },
-          el('div', { class: 'available', style: `width:${pct(p.available)}` }),
-          el('div', { class: 'reserved', style: `width:${pct(p.reserved)}` }),
-          el('div', { class: 'sold', style: `width:${pct(p.sold)}` }),
-        ),
-        el(
-          'dl',
-          {},
-          el('dt', {}, 'Available'),
-          el('dd', { 'data-field': 'available' }, fmt.format(p.available)),
-          el('dt', {}, 'Reserved'),
-          el('dd', { 'data-field': 'reserved' }, fmt.format(p.reserved)),
-          el('dt', {}, 'Sold'),
-          el('dd', { 'data-field': 'sold' }, fmt.format(p.sold)),
-          el('dt', {}, 'Sell-through'),
-          el('dd', {}, `${p.sell_through_pct}%`),
-          el('dt', {}, 'Sold per second'),
-          el('dd', {}, fmt.format(p.sold_per_s)),
-          el('dt', {}, 'Sells out in'),
-          el('dd', {}, p.available === 0 ? 'sold out' : duration(p.projected_sellout_s)),
-          el('dt', {}, 'Buyers refused'),
-          el(
-            'dd',
-            {},
-            `${p.refused.share_pct}% (${fmt.format(p.refused.out_of_stock)} sold out, ${fmt.format(p.refused.limit_exceeded)} limit, ${fmt.format(p.refused.sale_closed)} window)`,
-          ),
-          el('dt', {}, 'Sale window'),
-          el('dd', { 'data-window': '' }, windowText(p)),
-          el('dt', {}, 'Restock'),
-          el(
-            'dd',
-            { class: p.low_stock ? 'warn' : '' },
-            p.low_stock ? `low: add ${fmt.format(p.restock_quantity)}` : 'enough',
-          ),
-        ),
-        spark(p.sold_per_s_series),
-        p.reason ? el('p', { class: 'reason' }, p.reason) : '',
-      )
+    ...SECTIONS.flatMap(([why, title]) => {
+      const shown = s.products.filter((p) => p.why[0] === why)
+      if (shown.length === 0) return []
+      return [el('h2', { class: 'section' }, title), el('div', { class: 'grid' }, shown.map(card))]
     }),
   )
+  if (s.products.length === 0) {
+    $('products').replaceChildren(
+      el(
+        'p',
+        { class: 'muted' },
+        'Nothing needs watching right now: search for any product above.',
+      ),
+    )
+  }
 }
+let searched = null
+async function search() {
+  const q = $('search').value.trim()
+  if (!q) {
+    searched = null
+    $('results').replaceChildren()
+    return
+  }
+  const res = await fetch(`/dashboard/search?q=${encodeURIComponent(q)}`, { cache: 'no-store' })
+  if (!res.ok) return
+  const { products, limit } = await res.json()
+  searched = products
+  $('results').replaceChildren(
+    el(
+      'h2',
+      { class: 'section' },
+      products.length === limit ? `First ${limit} matches` : `${products.length} matches`,
+    ),
+    el('div', { class: 'grid' }, products.map(card)),
+  )
+}
+let searchTimer = null
+$('search').addEventListener('input', () => {
+  clearTimeout(searchTimer)
+  searchTimer = setTimeout(search, 250)
+})
 function tick() {
   const stale = last && Date.now() - lastAt > last.stale_after_ms
   $('stale').hidden = !stale
@@ -155,7 +214,7 @@ function tick() {
   if (last)
     for (const node of document.querySelectorAll('[data-window]')) {
       const id = Number(node.closest('[data-product]')?.getAttribute('data-product'))
-      const p = last.products.find((x) => x.product_id === id)
+      const p = [...last.products, ...(searched ?? [])].find((x) => x.product_id === id)
       if (p) node.textContent = windowText(p)
     }
 }
@@ -168,6 +227,11 @@ function connect() {
     $('connection').className = 'pill live'
     render(last)
     tick()
+    // Search results follow the sale too, at most once every few seconds.
+    if (searched && Date.now() - lastSearchAt > 5000) {
+      lastSearchAt = Date.now()
+      void search()
+    }
   })
   source.addEventListener('error', async () => {
     $('connection').textContent = 'reconnecting…'
