@@ -2,14 +2,18 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedCatalogue } from '../scripts/lib/catalogue.js'
+import { createSql } from '../src/db/client.js'
 import { httpApi } from './helpers/api.js'
 import { launchBrowser } from './helpers/browser.js'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { startService } from './helpers/processes.js'
 
 const VIEWER_TOKEN = 'viewer-token-for-the-browser-test'
+/** A real shop's catalogue: the page must stay small and fast whatever its size. */
+const CATALOGUE = 50_000
 
-describe('the dashboard in a real browser', () => {
+describe('the dashboard in a real browser, over a catalogue of 50,000 products', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>
   let service: ReturnType<typeof startService>
   let browser: Browser
@@ -17,6 +21,9 @@ describe('the dashboard in a real browser', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase()
+    const sql = createSql(db.url, { max: 1 })
+    await seedCatalogue(sql, CATALOGUE)
+    await sql.end()
     service = startService({
       DATABASE_URL: db.url,
       REDIS_URL,
@@ -29,7 +36,7 @@ describe('the dashboard in a real browser', () => {
       LOG_LEVEL: 'debug',
     })
     browser = await launchBrowser()
-  })
+  }, 120_000)
   afterAll(async () => {
     await browser?.close()
     service?.child.kill('SIGTERM')
@@ -49,7 +56,13 @@ describe('the dashboard in a real browser', () => {
     await page.goto(`${url}/dashboard`)
     await page.fill('#token', VIEWER_TOKEN)
     await page.click('button[type=submit]')
-    const card = page.locator(`[data-product="${productId}"]`)
+    // A product nobody buys yet is not on the sale's page: search reaches it.
+    await expect
+      .poll(() => page.locator('#connection').textContent(), { timeout: 15_000 })
+      .toBe('live')
+    expect(await page.locator(`#products [data-product="${productId}"]`).count()).toBe(0)
+    await page.fill('#search', 'Sepatu')
+    const card = page.locator(`#results [data-product="${productId}"]`)
     await expect
       .poll(() => card.locator('[data-field=available]').textContent(), { timeout: 15_000 })
       .toBe('100')
@@ -70,8 +83,43 @@ describe('the dashboard in a real browser', () => {
     await expect
       .poll(() => card.locator('[data-field=sold]').textContent(), { timeout: 15_000 })
       .toBe('15')
+    // Now it sells, so the sale's page shows it too, live.
+    const selling = page.locator(`#products [data-product="${productId}"]`)
+    await expect
+      .poll(() => selling.locator('[data-field=available]').textContent(), { timeout: 15_000 })
+      .toBe('70')
     expect(navigations).toEqual([]) // updated in place
     await expect.poll(() => page.locator('#connection').textContent()).toBe('live')
+
+    // Small at 50,000 products: the page's nodes (elements and text) and the snapshot's bytes.
+    const nodes = await page.evaluate<number>(
+      'document.createTreeWalker(document.documentElement, NodeFilter.SHOW_ALL).nextNode() && (() => { const w = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_ALL); let n = 1; while (w.nextNode()) n++; return n })()',
+    )
+    expect(nodes).toBeGreaterThan(200)
+    expect(nodes).toBeLessThanOrEqual(5_000)
+    const snapshot = await page.evaluate<string>(
+      "fetch('/dashboard/snapshot').then((r) => r.text())",
+    )
+    expect(snapshot.length).toBeLessThanOrEqual(200_000)
+    const shown = JSON.parse(snapshot) as {
+      products: unknown[]
+      shop: { totals: { products: number } }
+    }
+    expect(shown.shop.totals.products).toBe(CATALOGUE + 1)
+    expect(shown.products.length).toBe(60) // the open sales fill it, and no more
+
+    // The stock check pages the same catalogue: a page of 50, in bytes a phone could load.
+    const check = await fetch(`${url}/api/v1/check-product-quantity?per_page=50&page=500`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+    expect(check.status).toBe(200)
+    const checked = await check.text()
+    expect(checked.length).toBeLessThanOrEqual(100_000)
+    expect(JSON.parse(checked).data.products).toHaveLength(50)
+    // And /metrics still names stock per product, for the first of the catalogue.
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    const stockSeries = metrics.split('\n').filter((l) => l.startsWith('store_stock_units{'))
+    expect(stockSeries.length).toBe(3 * 1_000)
 
     mkdirSync('test-artifacts', { recursive: true })
     await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true })
@@ -95,5 +143,5 @@ describe('the dashboard in a real browser', () => {
     await page.click('text=Sign out')
     await expect.poll(() => page.locator('#token').count()).toBe(1)
     await page.close()
-  }, 60_000)
+  }, 120_000)
 })

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto'
+import { createSql } from '../../src/db/client.js'
+import { migrate } from '../../src/db/migrate.js'
+import type { Redis } from '../../src/redis/client.js'
+
+/** The Postgres and Redis the tools run against (the local services by default). */
+export const BASE_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** A database of its own for one run of a tool, migrated; `drop` removes it. */
+export async function scratchDatabase(label: string) {
+  const name = `store_${label}_${randomBytes(4).toString('hex')}`
+  const admin = createSql(BASE_DATABASE_URL, { max: 1 })
+  await admin.unsafe(`create database ${name}`)
+  await admin.end()
+  const url = new URL(BASE_DATABASE_URL)
+  url.pathname = `/${name}`
+  const sql = createSql(url.toString(), { max: 2 })
+  await migrate(sql)
+  await sql.end()
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const admin = createSql(BASE_DATABASE_URL, { max: 1 })
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end()
+    },
+  }
+}
+
+/** Deletes every key of a key prefix (a tool's scratch store). */
+export async function deletePrefix(redis: Redis, prefix: string) {
+  for await (const batch of redis.scanStream({ match: `{${prefix}}:*`, count: 1000 })) {
+    if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
+  }
+}
