@@ -3,6 +3,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
@@ -17,8 +18,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY lua ./lua
-COPY src/db/migrations ./src/db/migrations
-COPY src/dashboard/client ./src/dashboard/client
 USER node
 EXPOSE 5000
 CMD ["node", "dist/main.js"]

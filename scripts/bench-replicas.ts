@@ -11,7 +11,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { startReplicatedRedis } from '../test/helpers/replicatedRedis.js'
+import { startReplicatedRedis } from './lib/topology/replicatedRedis.js'
 
 const args = process.argv.slice(2)
 const OUT =

@@ -7,9 +7,9 @@
  * It builds and starts the service as `npm start` runs it (ROLE=all, LOG_LEVEL=info:
  * one jobs process with the write-behind worker and the sweeper, and one API process,
  * the deployment the targets are set for; BENCH_WEB_CONCURRENCY=N runs N) on a
- * scratch database and key prefix, with BENCH_PORT serving
- * the two reference routes (a bare Hono echo, and a Postgres-only checkout) from
- * the same processes. Every round uses the same load generator and settings:
+ * scratch database and key prefix, beside a process of its own serving the two
+ * reference routes (a bare Hono echo, and a Postgres-only checkout:
+ * scripts/bench/reference.ts). Every round uses the same load generator and settings:
  * wrk (-t1 -c64) when installed, else autocannon. Then it checks that nothing was
  * oversold, and compares the rates as ratios, which mean something even where
  * absolute numbers are noisy. BENCH_REDIS_URL runs it against another Redis (the
@@ -25,8 +25,8 @@ import autocannon from 'autocannon'
 import { createSql } from '../src/db/client.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
-import { createTestDatabase, deleteKeys, REDIS_URL } from '../test/helpers/context.js'
 import { measureDrain } from './drain.js'
+import { deletePrefix, REDIS_URL, scratchDatabase } from './lib/scratch.js'
 
 const args = process.argv.slice(2)
 const QUICK = args.includes('--quick')
@@ -193,7 +193,7 @@ function rssMb(root: ChildProcess): number {
   return Math.round(kb / 1024)
 }
 
-const db = await createTestDatabase()
+const db = await scratchDatabase('bench')
 const prefix = `bench-${randomBytes(4).toString('hex')}`
 const keys = storeKeys(prefix)
 const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? REDIS_URL
@@ -201,6 +201,7 @@ const redis = createRedis(BENCH_REDIS_URL, () => {})
 await redis.connect()
 const sql = createSql(db.url, { max: 4 })
 let service: ChildProcess | undefined
+let reference: ChildProcess | undefined
 
 try {
   console.log('building…')
@@ -223,20 +224,26 @@ try {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       HOST: '127.0.0.1',
       PORT: String(PORT),
-      BENCH_PORT: String(BENCH_PORT),
       WEB_CONCURRENCY: API_PROCESSES,
       EXPIRY_SWEEP_INTERVAL_MS: '1000',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  reference = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/reference.ts'], {
+    env: { ...process.env, DATABASE_URL: db.url, PORT: String(BENCH_PORT) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   let listening = 0
+  reference.stdout?.on('data', (chunk: Buffer) => {
+    if (chunk.includes('listening on')) listening += 1
+  })
   service.stdout?.on('data', (chunk: Buffer) => {
     // Logs are read and dropped, as a log shipper would: their cost stays in the measurement.
     if (chunk.includes('listening on')) listening += 1
   })
   const base = `http://127.0.0.1:${PORT}`
   const benchBase = `http://127.0.0.1:${BENCH_PORT}`
-  for (let i = 0; i < 200 && listening === 0; i++) await sleep(50)
+  for (let i = 0; i < 200 && listening < 2; i++) await sleep(50)
   await sleep(500)
 
   const admin = { ...json, authorization: `Bearer ${ADMIN_TOKEN}` }
@@ -438,7 +445,8 @@ try {
     service.kill('SIGTERM')
     await Promise.race([once(service, 'exit'), sleep(15_000)])
   }
-  await deleteKeys({ redis, keys })
+  reference?.kill('SIGTERM')
+  await deletePrefix(redis, prefix)
   redis.disconnect()
   await sql.end()
   await db.drop()

@@ -17,14 +17,14 @@ import { ensureHydrated } from '../src/recovery/hydrate.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
-import { createTestDatabase, deleteKeys, REDIS_URL } from '../test/helpers/context.js'
+import { deletePrefix, REDIS_URL, scratchDatabase } from './lib/scratch.js'
 
 const LANES = 50
 
 /** Appends `orders` checkouts through the scripts, then times one worker writing them to Postgres. */
 export async function measureDrain(orders: number) {
   const ORDERS = orders
-  const db = await createTestDatabase()
+  const db = await scratchDatabase('drain')
   const prefix = `drain-${randomBytes(4).toString('hex')}`
   const config = loadConfig({
     ...process.env,
@@ -99,7 +99,7 @@ export async function measureDrain(orders: number) {
       drainPerSecond: Math.round(written / drainSeconds),
     }
   } finally {
-    await deleteKeys(deps)
+    await deletePrefix(redis, prefix)
     redis.disconnect()
     await sql.end()
     await db.drop()

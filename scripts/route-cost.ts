@@ -20,9 +20,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
+import { createApp } from '../src/app.js'
 import { ANONYMOUS } from '../src/http/customers.js'
 import { checkoutOrder } from '../src/orders/service.js'
-import { adminHeaders, createTestContext, jsonHeaders } from '../test/helpers/context.js'
+import { scratchStore } from './lib/scratch.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10)
 const run = promisify(exec)
@@ -34,9 +35,12 @@ try {
 }
 const work = mkdtempSync(join(tmpdir(), 'store-route-cost-'))
 
-const ctx = await createTestContext({ LOG_LEVEL: 'info' })
+const store = await scratchStore('route-cost', { LOG_LEVEL: 'info' })
 try {
-  const { app, deps } = ctx
+  const { deps } = store
+  const app = createApp(deps)
+  const jsonHeaders = { 'content-type': 'application/json' }
+  const adminHeaders = { ...jsonHeaders, authorization: `Bearer ${deps.config.ADMIN_TOKEN}` }
   const post = async (path: string, body: unknown, headers = jsonHeaders) =>
     (await (
       await app.request(path, { method: 'POST', headers, body: JSON.stringify(body) })
@@ -59,9 +63,9 @@ try {
       return c.json({ data: await checkoutOrder(deps, order_id, ANONYMOUS) })
     })
   const reference = serve({ fetch: bare.fetch, port: 0, hostname: '127.0.0.1' })
-  const store = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+  const served = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
   await new Promise((resolve) => setTimeout(resolve, 200))
-  const base = (server: typeof store) =>
+  const base = (server: typeof served) =>
     `http://127.0.0.1:${(server.address() as { port: number }).port}`
   const script = join(work, 'post.lua')
   writeFileSync(
@@ -71,7 +75,7 @@ try {
   const routes: [string, string][] = [
     ['echo', `${base(reference)}/echo`],
     ['bare', `${base(reference)}/bare`],
-    ['store', `${base(store)}/api/v1/checkout-order`],
+    ['store', `${base(served)}/api/v1/checkout-order`],
   ]
   const samples = new Map<string, number[]>()
   for (let round = 0; round < ROUNDS; round++) {
@@ -95,7 +99,7 @@ try {
     })),
   )
   reference.close()
-  store.close()
+  served.close()
 } finally {
-  await ctx.close()
+  await store.close()
 }

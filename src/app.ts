@@ -1,18 +1,21 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { dashboardRoutes } from './dashboard/routes.js'
-import type { AppEnv, Deps } from './deps.js'
+import type { Deps } from './deps.js'
 import { docsRoutes } from './docs/routes.js'
+import { metricsRoutes } from './health/metrics.js'
 import { healthRoutes } from './health/routes.js'
 import { bodyLimit } from './http/bodyLimit.js'
 import { identifyCaller } from './http/caller.js'
+import type { AppEnv } from './http/env.js'
 import { ApiError, errorResponse, toApiError, validationError } from './http/errors.js'
+import { isRebuildingRefusal } from './http/refusals.js'
 import { requestId } from './http/requestId.js'
 import { requestLog } from './http/requestLog.js'
 import { httpMetrics } from './metrics/metrics.js'
-import { metricsRoutes } from './metrics/routes.js'
 import { orderRoutes } from './orders/routes.js'
 import { paymentRoutes } from './payments/routes.js'
 import { productRoutes } from './products/routes.js'
+import { requestRebuild } from './recovery/hydrate.js'
 import { stockRoutes } from './stock/routes.js'
 
 /** Builds the whole HTTP app. Production and tests both call this. */
@@ -62,6 +65,11 @@ export function createApp(deps: Deps) {
   app.notFound((c) =>
     errorResponse(c, new ApiError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`)),
   )
-  app.onError((err, c) => errorResponse(c, toApiError(err, deps.logger, c.get('requestId'))))
+  app.onError((err, c) => {
+    const answer = toApiError(err, deps.logger, c.get('requestId'))
+    // Redis lost its data: the first request to meet it starts the rebuild (once per process).
+    if (isRebuildingRefusal(answer)) requestRebuild(deps)
+    return errorResponse(c, answer)
+  })
   return app
 }

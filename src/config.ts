@@ -66,8 +66,6 @@ export const ConfigSchema = z.object({
    * (MAX_BACKLOG bounds how far it may fall behind). 0 shares the CPU evenly.
    */
   JOBS_NICE: z.coerce.number().int().min(0).max(19).default(10),
-  /** Benchmark only: also serve a bare Hono echo and a Postgres-only checkout on this port. */
-  BENCH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   BODY_LIMIT_BYTES: positiveInt(64 * 1024),
   RESERVATION_TTL_SECONDS: positiveInt(600),
   DRAFT_TTL_SECONDS: positiveInt(24 * 60 * 60),

@@ -5,16 +5,16 @@ import { createServer } from 'node:net'
 import { availableParallelism, getPriority, setPriority } from 'node:os'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.js'
-import { benchApp } from './bench/routes.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
-import { flushOutcomes } from './dashboard/outcomes.js'
 import { migrate } from './db/migrate.js'
 import type { Deps } from './deps.js'
 import { periodic } from './jobs.js'
 import { createLogger, type Logger } from './logger.js'
+import { flushOutcomes } from './metrics/outcomes.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
 import { relayHeads, shareHeads } from './orders/linesCache.js'
 import { ensureHydrated, upgradeMarker } from './recovery/hydrate.js'
+import { loadStockIntoRedis } from './recovery/load.js'
 import {
   adminTokenFor,
   connect,
@@ -23,7 +23,6 @@ import {
   portInUse,
   StartupError,
 } from './runtime.js'
-import { loadStockIntoRedis } from './stock/load.js'
 import { publishStockReport } from './stock/report.js'
 import { logBacklog } from './worker/status.js'
 import { writeBehindWorker } from './worker/writeBehind.js'
@@ -162,14 +161,6 @@ function start(deps: Deps): (() => Promise<void>)[] {
       await outcomes.stop()
       await flushOutcomes(deps)
     })
-    if (config.BENCH_PORT !== undefined) {
-      const bench = serve({
-        fetch: benchApp(deps).fetch,
-        port: config.BENCH_PORT,
-        hostname: config.HOST,
-      })
-      stops.unshift(() => new Promise<void>((resolve) => bench.close(() => resolve())))
-    }
   }
   return stops
 }

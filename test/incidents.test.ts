@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../src/ids.js'
-import { updateProductScript } from '../src/stock/scripts.js'
+import { updateProductScript } from '../src/products/scripts.js'
 import { listDeadLetters, replayDeadLetters } from '../src/worker/deadLetters.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'

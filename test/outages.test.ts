@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startRedisServer } from '../scripts/lib/topology/redisServer.js'
 import { cleanupList } from './helpers/cleanups.js'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
 import { serviceEnv, startService } from './helpers/processes.js'
-import { startRedisServer } from './helpers/redisServer.js'
 import { startTcpProxy } from './helpers/tcpProxy.js'
 
 // A real service (one process, ROLE=api) against real stores, with one of them

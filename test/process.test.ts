@@ -4,8 +4,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../scripts/lib/topology/ports.js'
 import { ADMIN_TOKEN, createTestDatabase, deletePrefixKeys, REDIS_URL } from './helpers/context.js'
-import { freePort } from './helpers/ports.js'
 import { serviceEnv as envOf, startService as start } from './helpers/processes.js'
 
 describe('npm start (the main process)', () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startRedisServer } from '../scripts/lib/topology/redisServer.js'
 import { createSql } from '../src/db/client.js'
 import { ensureHydrated } from '../src/recovery/hydrate.js'
 import { createRedis } from '../src/redis/client.js'
@@ -12,7 +13,6 @@ import {
   untilRedisAnswers,
 } from './helpers/context.js'
 import { startService } from './helpers/processes.js'
-import { startRedisServer } from './helpers/redisServer.js'
 import { stockOf } from './helpers/snapshot.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -179,7 +179,7 @@ describe('PATCH /api/v1/products/{id}', () => {
     await ctx.drain()
     expect((await patch(id, { name: 'Renamed' })).status).toBe(200)
     // A service start loads the catalogue from Postgres (still 'Fresh'): the newer Redis copy wins.
-    const { loadStockIntoRedis } = await import('../src/stock/load.js')
+    const { loadStockIntoRedis } = await import('../src/recovery/load.js')
     await loadStockIntoRedis(ctx.deps)
     expect(await ctx.deps.redis.hget(ctx.deps.keys.product(id), 'name')).toBe('Renamed')
     await expectAllInSync(ctx)

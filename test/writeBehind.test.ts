@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { settlePaymentScript } from '../src/payments/scripts.js'
-import { restockProductScript } from '../src/stock/scripts.js'
+import { restockProductScript } from '../src/products/scripts.js'
 import { parseEvent } from '../src/worker/events.js'
 import { applyEvents, StreamBehindError, streamPosition } from '../src/worker/sink.js'
 import { writeBehindStatus } from '../src/worker/status.js'

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { loadConfig } from '../../src/config.js'
 import { createSql } from '../../src/db/client.js'
 import { migrate } from '../../src/db/migrate.js'
+import { createLogger } from '../../src/logger.js'
+import { ensureHydrated } from '../../src/recovery/hydrate.js'
 import type { Redis } from '../../src/redis/client.js'
+import { connect, disconnect } from '../../src/runtime.js'
 
 /** The Postgres and Redis the tools run against (the local services by default). */
 export const BASE_DATABASE_URL =
@@ -33,5 +37,34 @@ export async function scratchDatabase(label: string) {
 export async function deletePrefix(redis: Redis, prefix: string) {
   for await (const batch of redis.scanStream({ match: `{${prefix}}:*`, count: 1000 })) {
     if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
+  }
+}
+
+/**
+ * A whole store for one run of a tool: a scratch database, a key prefix of its
+ * own, and the service's dependencies as an API process has them
+ * (`connect`), made ready (`ensureHydrated`). `close` removes it all.
+ */
+export async function scratchStore(label: string, env: Record<string, string> = {}) {
+  const db = await scratchDatabase(label)
+  const prefix = `${label}-${randomBytes(4).toString('hex')}`
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    KEY_PREFIX: prefix,
+    ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+    ROLE: 'api',
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+  const deps = await connect(config, createLogger(config.LOG_LEVEL))
+  await ensureHydrated(deps)
+  return {
+    deps,
+    close: async () => {
+      await deletePrefix(deps.redis, prefix)
+      await disconnect(deps)
+      await db.drop()
+    },
   }
 }

@@ -17,7 +17,8 @@ import {
 
 const SearchQuery = text(200)
 
-const CLIENT = fileURLToPath(new URL('../../src/dashboard/client/', import.meta.url))
+// Beside this module: src/dashboard/client, or dist/dashboard/client (copied by the build).
+const CLIENT = fileURLToPath(new URL('./client/', import.meta.url))
 const APP_JS = readFileSync(`${CLIENT}app.js`, 'utf8')
 const APP_CSS = readFileSync(`${CLIENT}app.css`, 'utf8')
 

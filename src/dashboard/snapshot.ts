@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js'
+import { emptyOutcomes, flushOutcomes, readOutcomes, sellingNow } from '../metrics/outcomes.js'
 import { perClient } from '../perClient.js'
 import { isRebuilding } from '../recovery/hydrate.js'
 import {
@@ -10,7 +11,6 @@ import {
 import { nameOrId, onSaleNow } from '../stock/page.js'
 import { stockTotals } from '../stock/verdicts.js'
 import { writeBehindStatus } from '../worker/status.js'
-import { emptyOutcomes, flushOutcomes, readOutcomes, sellingNow } from './outcomes.js'
 
 /**
  * What the dashboard shows during a sale: the shop's figures, and the

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url'
 import shift from 'postgres-shift'
 import type { Sql } from './client.js'
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../src/db/migrations/', import.meta.url))
+// Beside this module: src/db/migrations, or dist/db/migrations (copied by the build).
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 const MIGRATION_LOCK = 7_210_001 // any constant: one advisory lock for all instances
 
 /**

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
-import type { AppEnv } from '../deps.js'
 import { adminMatcher, bearerToken } from './caller.js'
+import type { AppEnv } from './env.js'
 import { ApiError } from './errors.js'
 
 /** Admin routes need `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createMiddleware } from 'hono/factory'
-import type { AppEnv } from '../deps.js'
+import type { AppEnv } from './env.js'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 

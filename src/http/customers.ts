@@ -3,14 +3,12 @@ import { z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
 import { errors as joseErrors, jwtVerify } from 'jose'
 import type { Config } from '../config.js'
-import type { AppEnv } from '../deps.js'
 import { bearerToken } from './caller.js'
+import type { AppEnv } from './env.js'
 import { ApiError } from './errors.js'
+import { ANONYMOUS, type Viewer } from './viewer.js'
 
-/** Who a storefront request acts for. */
-export type Viewer = { kind: 'admin' } | { kind: 'customer'; id: string } | { kind: 'anonymous' }
-
-export const ANONYMOUS: Viewer = { kind: 'anonymous' }
+export { ANONYMOUS, type Viewer } from './viewer.js'
 
 const CONTROLS = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu

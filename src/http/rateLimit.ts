@@ -1,10 +1,11 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { countOutcome } from '../dashboard/outcomes.js'
-import type { AppEnv, Deps } from '../deps.js'
+import type { Deps } from '../deps.js'
+import { countOutcome } from '../metrics/outcomes.js'
 import { runScript } from '../redis/scripts.js'
 import { CustomerIdSchema, customerKey } from './customers.js'
+import type { AppEnv } from './env.js'
 import { ApiError } from './errors.js'
 
 /** lua/rateLimit.lua: takes a token from the caller's bucket; the wait in ms when empty. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { HttpBindings } from '@hono/node-server'
 import { createMiddleware } from 'hono/factory'
-import type { AppEnv } from '../deps.js'
+import type { AppEnv } from './env.js'
 
 const HEADER = 'X-Request-Id'
 /** What Hono's requestId middleware accepts from a caller: a plain token, at most 255 long. */

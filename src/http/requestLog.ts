@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory'
-import type { AppEnv } from '../deps.js'
 import type { Logger } from '../logger.js'
+import type { AppEnv } from './env.js'
 
 /** A request slower than this is logged at info even when it succeeded. */
 const SLOW_MS = 250

@@ -1,8 +1,8 @@
 import type { Sql } from '../db/client.js'
 import type { Deps } from '../deps.js'
 import { ApiError } from '../http/errors.js'
+import { RETRY_AFTER_SECONDS } from '../http/refusals.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
-import { RETRY_AFTER_SECONDS } from '../redis/replies.js'
 import { lineId } from './records.js'
 import type { Order, OrderStatus } from './schemas.js'
 

@@ -1,4 +1,5 @@
 import { fromMinorUnits } from '../money.js'
+import type { ProductNames } from '../products/schemas.js'
 import type { Order, OrderLine, OrderStatus } from './schemas.js'
 
 /** An order line as Redis keeps it: ids and quantities, the unit price in minor units. */
@@ -43,9 +44,6 @@ export function encodeLines(lines: readonly LineRecord[]): string {
 }
 
 export const iso = (ms: string | number) => new Date(Number(ms)).toISOString()
-
-/** Product names by id, for showing lines; a product without a name shows ''. */
-export type ProductNames = ReadonlyMap<number, string>
 
 /** A line's id: its order's id and its place in the order (the original numbered lines). */
 export const lineId = (orderId: string, index: number) => `${orderId}:${index + 1}`

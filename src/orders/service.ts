@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { countOutcome } from '../dashboard/outcomes.js'
 import type { Deps } from '../deps.js'
 import { customerKey, type Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
+import { failureToApiError } from '../http/refusals.js'
 import { newId } from '../ids.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
+import { countOutcome } from '../metrics/outcomes.js'
 import { productNames, productsLive, rememberNames } from '../products/catalogue.js'
 import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.js'
-import { refuse } from '../recovery/refuse.js'
-import { failureToApiError } from '../redis/replies.js'
 import { readArchived, readArchivedOrder } from './archive.js'
 import { cachedHead, rememberHead, rememberNewHead } from './linesCache.js'
 import {
@@ -68,14 +67,14 @@ export async function loadLines(
  */
 export async function orderGone(deps: Deps, orderId: string, viewer: Viewer): Promise<never> {
   if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
-    return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
+    throw failureToApiError({ code: 'REBUILDING' }, subject(orderId))
   }
   const archived = await readArchived(deps, 'order', orderId, () =>
     readArchivedOrder(deps, orderId),
   )
-  if (!archived) return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
+  if (!archived) throw failureToApiError({ code: 'NOT_FOUND' }, subject(orderId))
   ensureVisible(viewer, archived.customer_id ?? '', orderId)
-  return refuse(deps, { code: 'INVALID_STATE', status: archived.status }, subject(orderId))
+  throw failureToApiError({ code: 'INVALID_STATE', status: archived.status }, subject(orderId))
 }
 
 /**
@@ -103,7 +102,7 @@ async function orderFrom(
   if (reply.code === 'NOT_FOUND' && reply.productId === undefined) {
     return orderGone(deps, orderId, viewer)
   }
-  if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
+  if (reply.code !== 'OK') throw failureToApiError(noteSoldOut(deps, reply), subject(orderId))
   return showOrder(deps, reply.order, reply.available)
 }
 
@@ -122,7 +121,7 @@ function noteSoldOut<F extends { code: string; productId?: number; available?: n
 function refuseHintedSoldOut(deps: Deps, productIds: Iterable<number>, what: string) {
   const productId = hintedSoldOut(deps.redis, productIds)
   if (productId !== undefined) {
-    refuse(deps, { code: 'OUT_OF_STOCK', productId, available: 0 }, what)
+    throw failureToApiError({ code: 'OUT_OF_STOCK', productId, available: 0 }, what)
   }
 }
 
@@ -192,7 +191,7 @@ async function placeDraft(
     maxDrafts: config.MAX_DRAFTS,
     maxOpenOrders: config.MAX_OPEN_ORDERS,
   })
-  if (reply.code !== 'OK') return refuse(deps, noteSoldOut(deps, reply), subject(orderId))
+  if (reply.code !== 'OK') throw failureToApiError(noteSoldOut(deps, reply), subject(orderId))
   rememberNames(deps, reply.names)
   rememberNewHead(deps.redis, orderId, { lines: parseLines(reply.order.lines), customerId })
   return presentOrder(reply.order, reply.names, reply.available)
@@ -225,9 +224,9 @@ export async function getOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
     }
   }
   if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
-    return refuse(deps, { code: 'REBUILDING' }, subject(orderId))
+    throw failureToApiError({ code: 'REBUILDING' }, subject(orderId))
   }
-  return refuse(deps, { code: 'NOT_FOUND' }, subject(orderId))
+  throw failureToApiError({ code: 'NOT_FOUND' }, subject(orderId))
 }
 
 /** Refusals by the name /metrics and the dashboard give them. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Deps } from '../deps.js'
 import type { Viewer } from '../http/customers.js'
 import { ApiError } from '../http/errors.js'
+import { failureToApiError } from '../http/refusals.js'
 import { newId } from '../ids.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
@@ -9,8 +10,6 @@ import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
 import { getOrder, loadLines, orderGone } from '../orders/service.js'
 import { releasedLines } from '../products/soldOut.js'
-import { refuse } from '../recovery/refuse.js'
-import { failureToApiError } from '../redis/replies.js'
 import type { PaymentRecord } from './records.js'
 import type { Payment, PaymentWithOrder } from './schemas.js'
 import { type PaymentReply, payOrderScript, settlePaymentScript } from './scripts.js'
@@ -32,7 +31,7 @@ function presentPayment(payment: PaymentRecord, orderStatus: OrderStatus): Payme
 }
 
 function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Payment {
-  if (reply.code !== 'OK') return refuse(deps, reply, subjectText)
+  if (reply.code !== 'OK') throw failureToApiError(reply, subjectText)
   return presentPayment(reply.payment, reply.order.status)
 }
 
@@ -92,9 +91,9 @@ async function readPayment(
   )
   if (archived) return { payment: archived, hot: false }
   if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
-    return refuse(deps, { code: 'REBUILDING' }, subject(paymentId))
+    throw failureToApiError({ code: 'REBUILDING' }, subject(paymentId))
   }
-  return refuse(deps, { code: 'NOT_FOUND' }, subject(paymentId))
+  throw failureToApiError({ code: 'NOT_FOUND' }, subject(paymentId))
 }
 
 async function settlePayment(
@@ -105,9 +104,9 @@ async function settlePayment(
   const { payment, hot } = await readPayment(deps, paymentId)
   if (!hot) {
     if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
-      return refuse(deps, { code: 'REBUILDING' }, subject(paymentId))
+      throw failureToApiError({ code: 'REBUILDING' }, subject(paymentId))
     }
-    return refuse(deps, { code: 'INVALID_STATE', status: payment.status }, subject(paymentId))
+    throw failureToApiError({ code: 'INVALID_STATE', status: payment.status }, subject(paymentId))
   }
   const lines = await loadLines(deps, payment.order_id, { kind: 'admin' })
   const reply = await settlePaymentScript(deps, script, payment, lines, randomUUID())

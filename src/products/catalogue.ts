@@ -1,11 +1,10 @@
 import type { Deps } from '../deps.js'
 import { envelope } from '../http/envelope.js'
 import { ApiError } from '../http/errors.js'
+import { failureToApiError } from '../http/refusals.js'
 import { fromMinorUnits } from '../money.js'
-import type { ProductNames } from '../orders/records.js'
 import { perClient } from '../perClient.js'
-import { failureToApiError } from '../redis/replies.js'
-import type { Product } from './schemas.js'
+import type { Product, ProductNames } from './schemas.js'
 
 /**
  * The catalogue as Redis holds it: every product hash carries its catalogue

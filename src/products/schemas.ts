@@ -139,6 +139,9 @@ export const ProductSchema = z
   .openapi('Product')
 
 export type Product = z.infer<typeof ProductSchema>
+
+/** Product names by id, for showing order lines; a product without a name shows ''. */
+export type ProductNames = ReadonlyMap<number, string>
 export type Stock = z.infer<typeof StockSchema>
 
 export const PaginationSchema = z

@@ -1,8 +1,7 @@
 import type { Deps } from '../deps.js'
+import { failureToApiError } from '../http/refusals.js'
 import { newId } from '../ids.js'
 import { decimalToMinor, toDecimalString, toMinorUnits } from '../money.js'
-import { failureToApiError } from '../redis/replies.js'
-import { loadProductScript, restockProductScript, updateProductScript } from '../stock/scripts.js'
 import { forgetCatalogue, getProduct, rememberNames } from './catalogue.js'
 import {
   type CreateProductInput,
@@ -10,6 +9,7 @@ import {
   type Product,
   type UpdateProductInput,
 } from './schemas.js'
+import { loadProductScript, restockProductScript, updateProductScript } from './scripts.js'
 import { clearSoldOut } from './soldOut.js'
 
 export { getProduct, listProducts } from './catalogue.js'

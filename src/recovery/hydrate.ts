@@ -4,7 +4,7 @@ import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
 import { encodeLines } from '../orders/records.js'
 import { ReplicaAckError, replicated } from '../redis/replicas.js'
 import { runScript } from '../redis/scripts.js'
-import { loadStockIntoRedis } from '../stock/load.js'
+import { loadStockIntoRedis } from './load.js'
 
 const LOCK_TTL_MS = 120_000
 const CHUNK = 1_000

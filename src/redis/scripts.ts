@@ -32,6 +32,9 @@ export const SCRIPT_NAMES = [
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
 
+/** How long a receipt (lua/includes/receipts.lua) answers a resent restock or repair. */
+export const RECEIPT_TTL_MS = 24 * 60 * 60 * 1000
+
 /** A script's raw reply: an outcome code first, then its values. */
 export type RawReply = [code: string, ...values: (string | number | null | (string | null)[])[]]
 

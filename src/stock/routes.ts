@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import type { AppEnv, Deps } from '../deps.js'
+import type { Deps } from '../deps.js'
 import { ADMIN_SECURITY, requireAdmin } from '../http/auth.js'
+import type { AppEnv } from '../http/env.js'
 import { envelope, enveloped, PaginationMetaSchema } from '../http/envelope.js'
 import { ApiError, errorResponses } from '../http/errors.js'
 import { idempotent } from '../http/idempotency.js'

@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { freePort } from './ports.js'
+import { freePort } from '../../scripts/lib/topology/ports.js'
 
 /**
  * A TCP proxy the test controls, between the service and Redis or PostgreSQL

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js'
+import { loadProductScript } from '../products/scripts.js'
 import { catalogueOf, type ProductRow } from '../products/service.js'
-import { derivedStock } from './derived.js'
-import { loadProductScript } from './scripts.js'
+import { derivedStock } from '../stock/derived.js'
 
 /** Products loaded at a time: a catalogue of 50,000 is 50 rounds, never one flood of scripts. */
 const LOAD_CHUNK = 1_000

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import type { AppEnv, Deps } from '../deps.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/env.js'
 import { isRebuilding } from '../recovery/hydrate.js'
 import { readStock } from '../stock/redisStock.js'
 import { writeBehindStatus } from '../worker/status.js'
