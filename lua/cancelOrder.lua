@@ -44,12 +44,12 @@ end
 local now = nowMs()
 redis.call('HSET', k.order, 'last_request', ARGV[2])
 if order.status == 'checkout' then
-  endReservation(k, order, paired, 'cancelled', now)
+  endReservation(k, order, paired, 'cancelled', 'order_cancelled', now)
 else
   redis.call('ZREM', draftsKey, order.id)
   closeOpenOrder(k.openOrders, order.customer_id)
   redis.call('HSET', k.order, 'status', 'cancelled', 'updated_at', fmt(now))
   redis.call('HINCRBY', k.order, 'v', 1)
-  appendEvent(k.events, 'order_cancelled', now, k.order, nil, nil)
+  appendEvent(k.events, 'order_cancelled', now, eventFields(k.order, nil, nil))
 end
 return { 'OK', cjson.encode(hashToTable(k.order)) }

@@ -57,7 +57,7 @@ if order.status == 'checkout' then
   if now < tonumber(order.reserved_until) then
     return { 'OK', cjson.encode(order) }
   end
-  endReservation(k, order, paired, 'expired', now)
+  endReservation(k, order, paired, 'expired', 'order_expired', now)
   return { 'EXPIRED' }
 end
 if order.status ~= 'draft' then
@@ -122,6 +122,5 @@ redis.call('ZADD', k.reservations, reservedUntil, order.id)
 redis.call('ZREM', draftsKey, order.id)
 local orderJson = cjson.encode(order)
 local stockJson = cjson.encode(stock)
-redis.call('XADD', k.events, '*', 'type', 'order_checkout', 'at', order.updated_at,
-  'order', orderJson, 'stock', stockJson)
+appendEvent(k.events, 'order_checkout', now, { 'order', orderJson, 'stock', stockJson })
 return { 'OK', orderJson, stockJson }

@@ -38,4 +38,4 @@ for i, p in ipairs(paired) do
   redis.call('HINCRBY', p.productKey, 'v', 1)
   stock[i] = stockSnapshot(p.productKey, p.line.product_id)
 end
-return settle(k, ARGV[2], 'confirmed', 'payment_confirmed', stock, nowMs())
+return settle(k, ARGV[2], 'confirmed', 'payment_confirmed', 'payment_confirmed', stock, nowMs())

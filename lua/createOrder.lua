@@ -116,5 +116,5 @@ redis.call('ZADD', draftsKey, now + tonumber(ARGV[3]), orderId)
 if customerId ~= '' then
   redis.call('HINCRBY', openOrdersKey, customerId, 1)
 end
-appendEvent(eventsKey, 'order_created', now, orderKey, nil, nil)
+appendEvent(eventsKey, 'order_created', now, eventFields(orderKey, nil, nil))
 return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(products) }

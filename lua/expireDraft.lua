@@ -51,5 +51,5 @@ closeOpenOrder(openOrdersKey, redis.call('HGET', orderKey, 'customer_id'))
 redis.call('HSET', orderKey, 'status', 'expired', 'updated_at', fmt(now))
 redis.call('HINCRBY', orderKey, 'v', 1)
 redis.call('ZREM', draftsKey, orderId)
-appendEvent(eventsKey, 'order_expired', now, orderKey, nil, nil)
+appendEvent(eventsKey, 'order_expired', now, eventFields(orderKey, nil, nil))
 return { 'OK' }

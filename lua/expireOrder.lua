@@ -49,5 +49,5 @@ local now = nowMs()
 if now < tonumber(order.reserved_until) then
   return { 'NOT_DUE' }
 end
-endReservation(k, order, paired, 'expired', now)
+endReservation(k, order, paired, 'expired', 'order_expired', now)
 return { 'OK' }

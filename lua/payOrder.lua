@@ -45,7 +45,7 @@ end
 
 local now = nowMs()
 if now >= tonumber(order.reserved_until) then
-  endReservation(k, order, paired, 'expired', now)
+  endReservation(k, order, paired, 'expired', 'order_expired', now)
   return { 'EXPIRED' }
 end
 
@@ -56,5 +56,5 @@ redis.call('HDEL', k.order, 'reserved_until')
 redis.call('HINCRBY', k.order, 'v', 1)
 redis.call('ZREM', k.reservations, order.id)
 closeOpenOrder(k.openOrders, order.customer_id)
-appendEvent(k.events, 'order_paid', now, k.order, paymentKey, nil)
+appendEvent(k.events, 'order_paid', now, eventFields(k.order, paymentKey, nil))
 return { 'OK', cjson.encode(hashToTable(k.order)), cjson.encode(hashToTable(paymentKey)) }

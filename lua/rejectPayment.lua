@@ -33,4 +33,4 @@ if not payment then
 end
 
 local stock = releaseLines(paired, order.customer_id)
-return settle(k, ARGV[2], 'rejected', 'payment_rejected', stock, nowMs())
+return settle(k, ARGV[2], 'rejected', 'payment_rejected', 'payment_rejected', stock, nowMs())

@@ -56,6 +56,5 @@ end
 redis.call('HSET', productKey, 'available', ARGV[3], 'reserved', ARGV[4], 'sold', ARGV[5])
 local v = redis.call('HINCRBY', productKey, 'v', 1)
 local now = nowMs()
-redis.call('XADD', eventsKey, '*', 'type', 'stock_reconciled', 'at', fmt(now),
-  'stock', cjson.encode({ stockSnapshot(productKey, ARGV[1]) }))
+appendEvent(eventsKey, 'stock_reconciled', now, eventFields(nil, nil, { stockSnapshot(productKey, ARGV[1]) }))
 return keepReceipt(receiptKey, tonumber(ARGV[6]), { 'OK', v })

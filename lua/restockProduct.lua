@@ -55,7 +55,13 @@ redis.call('HINCRBY', productKey, 'v', 1)
 
 local now = nowMs()
 local stock = stockSnapshot(productKey, productId)
-redis.call('XADD', eventsKey, '*', 'type', 'stock_' .. ARGV[4], 'at', fmt(now),
+local fields = {
   'ledger', cjson.encode({ id = ARGV[3], product_id = productId, kind = ARGV[4], quantity = ARGV[2] }),
-  'stock', cjson.encode({ stock }))
+  'stock', cjson.encode({ stock }),
+}
+if ARGV[4] == 'adjustment' then
+  appendEvent(eventsKey, 'stock_adjustment', now, fields)
+else
+  appendEvent(eventsKey, 'stock_restock', now, fields)
+end
 return keepReceipt(receiptKey, tonumber(ARGV[6]), { 'OK', stock.available, stock.reserved, stock.sold })

@@ -77,5 +77,5 @@ else
 end
 product.id = productId
 local json = cjson.encode(product)
-redis.call('XADD', eventsKey, '*', 'type', 'product_updated', 'at', fmt(nowMs()), 'product', json)
+appendEvent(eventsKey, 'product_updated', nowMs(), { 'product', json })
 return keepReceipt(receiptKey, tonumber(ARGV[3]), { 'OK', json })

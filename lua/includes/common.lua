@@ -56,9 +56,18 @@ local function stockSnapshot(productKey, productId)
   return { id = tostring(productId), available = s[1], reserved = s[2], sold = s[3], v = s[4] }
 end
 
--- Appends one event to the write-behind stream, with snapshots of what changed.
-local function appendEvent(eventsKey, eventType, now, orderKey, paymentKey, stock)
-  local fields = { 'type', eventType, 'at', fmt(now) }
+-- Appends one event to the write-behind stream: its type, when, and its fields
+-- as a flat list of name, value pairs. Every producer calls this, with its event
+-- type written out literally, so grep goes from a type to every script that
+-- appends it (and src/worker/events.ts names the sink that writes it).
+local function appendEvent(eventsKey, eventType, now, fields)
+  return redis.call('XADD', eventsKey, '*', 'type', eventType, 'at', fmt(now), unpack(fields))
+end
+
+-- An event's usual fields: the order and the payment as they are now, and the
+-- stock snapshots of what moved (any of them may be nil).
+local function eventFields(orderKey, paymentKey, stock)
+  local fields = {}
   if orderKey then
     table.insert(fields, 'order')
     table.insert(fields, cjson.encode(hashToTable(orderKey)))
@@ -71,5 +80,5 @@ local function appendEvent(eventsKey, eventType, now, orderKey, paymentKey, stoc
     table.insert(fields, 'stock')
     table.insert(fields, cjson.encode(stock))
   end
-  return redis.call('XADD', eventsKey, '*', unpack(fields))
+  return fields
 end

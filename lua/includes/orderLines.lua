@@ -69,9 +69,10 @@ local function releaseLines(paired, customerId)
   return stock
 end
 
--- Ends an order's hold: releases its units, sets the final status, appends the event.
+-- Ends an order's hold: releases its units, sets the final status, appends the
+-- event (its type given literally by the caller: 'order_expired', 'order_cancelled').
 -- `k` names the keys: k.order, k.reservations, k.events, k.openOrders.
-local function endReservation(k, order, paired, status, now)
+local function endReservation(k, order, paired, status, eventType, now)
   local orderKey = k.order
   local stock = releaseLines(paired, order.customer_id)
   closeOpenOrder(k.openOrders, order.customer_id)
@@ -79,5 +80,5 @@ local function endReservation(k, order, paired, status, now)
   redis.call('HDEL', orderKey, 'reserved_until')
   redis.call('HINCRBY', orderKey, 'v', 1)
   redis.call('ZREM', k.reservations, order.id)
-  appendEvent(k.events, 'order_' .. status, now, orderKey, nil, stock)
+  appendEvent(k.events, eventType, now, eventFields(orderKey, nil, stock))
 end

@@ -25,12 +25,13 @@ local function loadPaidOrder(k, productIdsCsv, requestId, decision)
   return payment, order, paired
 end
 
--- Records the decision on the payment and its order, then appends the event.
-local function settle(k, requestId, paymentStatus, orderStatus, stock, now)
+-- Records the decision on the payment and its order, then appends the event
+-- (its type given literally by the caller: 'payment_confirmed', 'payment_rejected').
+local function settle(k, requestId, paymentStatus, orderStatus, eventType, stock, now)
   redis.call('HSET', k.payment, 'status', paymentStatus, 'last_request', requestId)
   redis.call('HINCRBY', k.payment, 'v', 1)
   redis.call('HSET', k.order, 'status', orderStatus, 'updated_at', fmt(now))
   redis.call('HINCRBY', k.order, 'v', 1)
-  appendEvent(k.events, 'payment_' .. paymentStatus, now, k.order, k.payment, stock)
+  appendEvent(k.events, eventType, now, eventFields(k.order, k.payment, stock))
   return { 'OK', cjson.encode(hashToTable(k.order)), cjson.encode(hashToTable(k.payment)) }
 end

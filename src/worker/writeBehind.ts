@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type { Deps } from '../deps.js'
+import { FINAL_STATUSES } from '../orders/stateMachine.js'
 import { errorLogger, patientDuplicate, type Redis } from '../redis/client.js'
 import { ReplicaAckError } from '../redis/replicas.js'
 import { storeDeadLetter } from './deadLetters.js'
@@ -7,7 +8,6 @@ import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
 import { applyEvents, FencedError, StreamBehindError, stopStream } from './sink.js'
 
 export const CONSUMER_GROUP = 'postgres-writers'
-const FINAL_STATUSES = new Set(['payment_confirmed', 'payment_rejected', 'expired', 'cancelled'])
 
 type RawEntry = [id: string, fields: string[]]
 /** Entries read together, and the stream's entries-added count when they were read. */
