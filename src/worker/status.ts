@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.js'
+import { entriesAddedOf } from './lane.js'
 import { streamState } from './sink.js'
-import { entriesAddedOf } from './writeBehind.js'
 
 /**
  * Events waiting in the stream, the age of the oldest one, and the incidents:
