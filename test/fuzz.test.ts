@@ -1,18 +1,10 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api } from './helpers/api.js'
-import { createTestContext, type TestContext } from './helpers/context.js'
+import { describe, expect, it } from 'vitest'
 import { storeSnapshot } from './helpers/snapshot.js'
 import { expectAllInSync } from './helpers/stockCheck.js'
+import { useStore } from './helpers/store.js'
 
-let ctx: TestContext
-let store: ReturnType<typeof api>
-
-beforeAll(async () => {
-  ctx = await createTestContext()
-  store = api(ctx)
-})
-afterAll(() => ctx.close())
+const { ctx, store } = useStore()
 
 /** Text from every corner: controls, every Unicode plane, lone surrogates, long strings. */
 const hostileText = fc.oneof(

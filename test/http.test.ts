@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { api } from './helpers/api.js'
-import { adminHeaders, createTestContext, type TestContext } from './helpers/context.js'
+import { adminHeaders, createTestContext } from './helpers/context.js'
 import { listen } from './helpers/server.js'
+import { useStore } from './helpers/store.js'
 
-let ctx: TestContext
-let store: ReturnType<typeof api>
-
-beforeAll(async () => {
-  ctx = await createTestContext()
-  store = api(ctx)
-})
-afterAll(() => ctx.close())
+const { ctx, store } = useStore()
 
 describe('errors', () => {
   it('an unknown route is a JSON 404 in the error shape', async () => {

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { newId } from '../src/ids.js'
 import { updateProductScript } from '../src/products/scripts.js'
 import { listDeadLetters, replayDeadLetters } from '../src/worker/deadLetters.js'
 import { writeBehindWorker } from '../src/worker/writeBehind.js'
 import { api } from './helpers/api.js'
-import { adminHeaders, createTestContext, type TestContext } from './helpers/context.js'
+import { adminHeaders, createTestContext } from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
 import { expectAllInSync, stockCheck } from './helpers/stockCheck.js'
+import { useStore } from './helpers/store.js'
 import { startTcpProxy } from './helpers/tcpProxy.js'
 
-let ctx: TestContext
-let store: ReturnType<typeof api>
-
-beforeAll(async () => {
-  ctx = await createTestContext()
-  store = api(ctx)
-})
-afterAll(() => ctx.close())
+const { ctx, store } = useStore()
 
 const reconcile = (body: unknown) => store.call('POST', '/api/v1/reconcile', body, adminHeaders)
 const readiness = async () => (await store.call('GET', '/readyz')).body

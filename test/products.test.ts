@@ -1,21 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { api } from './helpers/api.js'
-import {
-  adminHeaders,
-  createTestContext,
-  jsonHeaders,
-  type TestContext,
-} from './helpers/context.js'
+import { describe, expect, it } from 'vitest'
+import { adminHeaders, jsonHeaders } from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
+import { useStore } from './helpers/store.js'
 
-let ctx: TestContext
-let store: ReturnType<typeof api>
-
-beforeAll(async () => {
-  ctx = await createTestContext()
-  store = api(ctx)
-})
-afterAll(() => ctx.close())
+const { ctx, store, expectRefused } = useStore()
 
 describe('POST /api/v1/products', () => {
   it('accepts the original body and loads the stock into Redis', async () => {
@@ -256,27 +244,27 @@ describe('bad input changes nothing', () => {
   })
 
   it('refuses an oversized body with 413', async () => {
-    const before = await storeSnapshot(ctx.deps)
-    const res = await store.call(
-      'POST',
-      '/api/v1/products',
-      { name: 'a', quantity: 1, price: 1, pad: 'x'.repeat(70_000) },
-      adminHeaders,
+    await expectRefused(
+      () =>
+        store.call(
+          'POST',
+          '/api/v1/products',
+          { name: 'a', quantity: 1, price: 1, pad: 'x'.repeat(70_000) },
+          adminHeaders,
+        ),
+      'PAYLOAD_TOO_LARGE',
     )
-    expect(res.status).toBe(413)
-    expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE')
-    expect(await storeSnapshot(ctx.deps)).toEqual(before)
   })
 
   it('refuses a non-JSON content type with 415', async () => {
-    const before = await storeSnapshot(ctx.deps)
-    const res = await store.call('POST', '/api/v1/products', 'name=a&quantity=1&price=1', {
-      authorization: adminHeaders.authorization,
-      'content-type': 'application/x-www-form-urlencoded',
-    })
-    expect(res.status).toBe(415)
-    expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE')
-    expect(await storeSnapshot(ctx.deps)).toEqual(before)
+    await expectRefused(
+      () =>
+        store.call('POST', '/api/v1/products', 'name=a&quantity=1&price=1', {
+          authorization: adminHeaders.authorization,
+          'content-type': 'application/x-www-form-urlencoded',
+        }),
+      'UNSUPPORTED_MEDIA_TYPE',
+    )
   })
 })
 

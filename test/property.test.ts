@@ -1,23 +1,15 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { expireDueReservations } from '../src/orders/expirySweeper.js'
 import type { OrderStatus } from '../src/orders/schemas.js'
 import { type StockMovement, TRANSITIONS, transitionOf } from '../src/orders/stateMachine.js'
 import type { ScriptName } from '../src/redis/scripts.js'
 import { derivedStock } from '../src/stock/derived.js'
-import { api } from './helpers/api.js'
-import { createTestContext, type TestContext } from './helpers/context.js'
 import { stockOf } from './helpers/snapshot.js'
 import { expectAllInSync } from './helpers/stockCheck.js'
+import { useStore } from './helpers/store.js'
 
-let ctx: TestContext
-let store: ReturnType<typeof api>
-
-beforeAll(async () => {
-  ctx = await createTestContext()
-  store = api(ctx)
-})
-afterAll(() => ctx.close())
+const { ctx, store } = useStore()
 
 /** A plain in-memory store: what the real one must agree with. */
 interface ModelProduct {

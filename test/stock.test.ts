@@ -1,36 +1,17 @@
 import { v7 as uuidv7 } from 'uuid'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { patientDuplicate } from '../src/redis/client.js'
 import { restockAdvice } from '../src/stock/advice.js'
 import { publishStockReport } from '../src/stock/report.js'
-import { api } from './helpers/api.js'
-import {
-  adminHeaders,
-  createTestContext,
-  jsonHeaders,
-  type TestContext,
-} from './helpers/context.js'
+import { adminHeaders, jsonHeaders } from './helpers/context.js'
 import { stockOf, storeSnapshot } from './helpers/snapshot.js'
 import { expectAllInSync, stockCheck } from './helpers/stockCheck.js'
+import { useStore } from './helpers/store.js'
 
-let ctx: TestContext
-let store: ReturnType<typeof api>
+const { ctx, store, newProduct: addProduct, expectRefused } = useStore()
 
-beforeAll(async () => {
-  ctx = await createTestContext()
-  store = api(ctx)
-})
-afterAll(() => ctx.close())
-
-async function newProduct(quantity: number, extra: Record<string, unknown> = {}) {
-  const res = await store.addProduct({
-    name: `Stock ${Math.random()}`,
-    quantity,
-    price: 10,
-    ...extra,
-  })
-  return res.body.data.id as number
-}
+const newProduct = (quantity: number, extra: Record<string, unknown> = {}) =>
+  addProduct(quantity, { price: 10, ...extra })
 
 async function sell(productId: number, quantity: number) {
   const order = await store.createOrder({ products: [{ product_id: productId, quantity }] })
@@ -361,11 +342,7 @@ describe('POST /api/v1/reconcile', () => {
   it('refuses while the write-behind backlog is not empty', async () => {
     const productId = await newProduct(5)
     await store.restock(productId, 1)
-    const before = await storeSnapshot(ctx.deps)
-    const res = await reconcileCall({ dry_run: false })
-    expect(res.status).toBe(409)
-    expect(res.body.error.code).toBe('BACKLOG_NOT_EMPTY')
-    expect(await storeSnapshot(ctx.deps)).toEqual(before)
+    await expectRefused(() => reconcileCall({ dry_run: false }), 'BACKLOG_NOT_EMPTY')
     await ctx.drain()
   })
 
