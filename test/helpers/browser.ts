@@ -1,9 +1,9 @@
 import { execSync } from 'node:child_process'
 import { chromium } from 'playwright-core'
 
-/** Debian's chromium (`.ci/run` installs it with apt); never a downloaded browser. */
+/** Debian's chromium (`.ci/run` installs it with apt), or a runner's Chrome; never a downloaded browser. */
 function chromiumPath() {
-  for (const name of ['chromium', 'chromium-browser']) {
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
     try {
       return execSync(`command -v ${name}`).toString().trim()
     } catch {}
