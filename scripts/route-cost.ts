@@ -10,7 +10,7 @@
  * repeat of one held reservation (the script runs, nothing changes), and this
  * process's own CPU time is divided by the requests. On a shared machine single
  * rounds vary a lot; alternating short rounds and reading the lower quartile is
- * what made differences of a few µs visible (load-tests/README.md). Needs wrk
+ * what made differences of a few µs visible (docs/performance.md). Needs wrk
  * (`apt-get install wrk`).
  */
 import { exec } from 'node:child_process'

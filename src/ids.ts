@@ -5,7 +5,7 @@ import { v7 } from 'uuid'
  * A new UUIDv7 (time-ordered) for orders, payments and the other records.
  *
  * The uuid package asks the system for 16 random bytes per id; under load that
- * call cost more than the rest of a create-order (load-tests/README.md). So
+ * call cost more than the rest of a create-order (docs/performance.md). So
  * random bytes come from a pool refilled 4 KiB at a time, as Node's own
  * `crypto.randomUUID()` does. Ids made in the same millisecond are then ordered
  * by their random bits rather than by a counter; nothing relies on that order.

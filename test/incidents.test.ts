@@ -229,7 +229,7 @@ describe('memory an anonymous client can take', () => {
         idemKeys.map(async (k) => Number(await redis.call('MEMORY', 'USAGE', k))),
       )),
     )
-    // The README's table quotes these bounds.
+    // docs/operations.md's table quotes these bounds.
     expect(draftBytes).toBeLessThanOrEqual(3_072)
     expect(idemBytes).toBeLessThanOrEqual(256)
     expect((await store.cancel(order.body.data.id)).status).toBe(200)

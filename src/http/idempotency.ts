@@ -40,7 +40,7 @@ const FINGERPRINT_LENGTH = 43 // base64url of a sha256
  * running and, once done, either `D<fingerprint><status>B<deflated body>`, or,
  * for a route that can show its resource again (`show`),
  * `D<fingerprint><status>R<id>`: about 200 bytes however large the answer (see
- * the README's memory bounds). A replay of such a route shows the resource as
+ * the memory bounds in docs/operations.md). A replay of such a route shows the resource as
  * it is now, with the original status.
  *
  * The operation id (`c.var.operationId`) names what the request creates (an

@@ -15,7 +15,7 @@ const CALLERS_ID = /^[\w\-=]{1,255}$/
  * Behind @hono/node-server the header goes straight onto Node's response, which
  * merges it with the headers Hono answers with. Set through Hono instead, every
  * response would carry a `Headers` object and miss the adapter's fast path: about
- * 5 µs of CPU a request (load-tests/README.md). Where there is no Node response
+ * 5 µs of CPU a request (docs/performance.md). Where there is no Node response
  * (`app.request()`), it is set through Hono.
  */
 export function requestId() {

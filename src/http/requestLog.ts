@@ -11,7 +11,7 @@ const SLOW_MS = 250
  * (successes, and the refusals a sale makes by the thousand: sold out, limits)
  * at debug, so LOG_LEVEL=debug logs every request. Every request is counted in
  * /metrics by route and status; a line for each would cost the hot path more
- * than the checkout itself (measured in load-tests/README.md).
+ * than the checkout itself (measured in docs/performance.md).
  */
 export function requestLog(logger: Logger) {
   const debug = logger.isLevelEnabled('debug')

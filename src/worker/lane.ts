@@ -58,7 +58,7 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
   /**
    * Acknowledges committed events, then trims the stream below the oldest event
    * not yet acknowledged. XTRIM MINID frees whole blocks of the stream, where
-   * XDEL marked entries one by one (load-tests/README.md). Events above another
+   * XDEL marked entries one by one (docs/performance.md). Events above another
    * consumer's unacknowledged ones (a batch in flight, or a crashed consumer's
    * until it is claimed) are deleted one by one, so the backlog stays exact.
    */
@@ -270,7 +270,7 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
       } catch (err) {
         if (!running) break
         if (err instanceof StreamBehindError) {
-          // Nothing is guessed: the stream stays stopped until a rebuild (README).
+          // Nothing is guessed: the stream stays stopped until a rebuild (docs/operations.md).
           log.error({ err: err.message }, 'write-behind stopped: the event stream went backwards')
           await sleep(5_000)
           continue

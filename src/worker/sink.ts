@@ -51,7 +51,7 @@ export class StreamBehindError extends Error {
     super(
       `the event stream went backwards: Redis has added ${redisEntries} entries, Postgres has ` +
         `seen ${postgresEntries} (Redis forgot changes Postgres holds, as a failover with ` +
-        'REDIS_REPLICA_ACKS=0 can): the write-behind has stopped; see README, "Replicas and failover"',
+        'REDIS_REPLICA_ACKS=0 can): the write-behind has stopped; see docs/operations.md, "Replicas and failover"',
     )
   }
 }
@@ -162,7 +162,7 @@ export async function applyEvents(
 /**
  * Orders new to Postgres are inserted with their lines; known ones move forward
  * by version. Both go as one JSON parameter each, which costs the worker far
- * less than binding thousands of parameters (load-tests/README.md). An order's
+ * less than binding thousands of parameters (docs/performance.md). An order's
  * lines never change, and go in with its first row in the same transaction, so
  * later events of the order skip them.
  */
