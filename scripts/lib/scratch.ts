@@ -14,7 +14,7 @@ export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** A database of its own for one run of a tool, migrated; `drop` removes it. */
 export async function scratchDatabase(label: string) {
-  const name = `store_${label}_${randomBytes(4).toString('hex')}`
+  const name = `store_${label.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`
   const admin = createSql(BASE_DATABASE_URL, { max: 1 })
   await admin.unsafe(`create database ${name}`)
   await admin.end()

@@ -77,18 +77,22 @@ export async function orderGone(deps: Deps, orderId: string, viewer: Viewer): Pr
   throw failureToApiError({ code: 'INVALID_STATE', status: archived.status }, subject(orderId))
 }
 
-/**
- * Shows an order Redis holds, with its products' names and availability: the
- * availability a script just returned, else read live with the names.
- */
+/** Shows an order Redis holds, with its products' names (and availability, when a script gave it). */
 export async function showOrder(
   deps: Deps,
   order: OrderRecord,
   available?: ReadonlyMap<number, number>,
 ): Promise<Order> {
   const ids = parseLines(order.lines).map((l) => l.product_id)
-  if (available) return presentOrder(order, await productNames(deps, ids), available)
-  const live = await productsLive(deps, ids)
+  return presentOrder(order, await productNames(deps, ids), available)
+}
+
+/** Shows an order for a read: its lines with their products' names and availability now. */
+async function showOrderLive(deps: Deps, order: OrderRecord): Promise<Order> {
+  const live = await productsLive(
+    deps,
+    parseLines(order.lines).map((l) => l.product_id),
+  )
   return presentOrder(order, live.names, live.available)
 }
 
@@ -201,7 +205,7 @@ export async function getOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
   const hot = await deps.redis.hgetall(deps.keys.order(orderId))
   if (hot.status) {
     ensureVisible(viewer, hot.customer_id ?? '', orderId)
-    return showOrder(deps, hot as unknown as OrderRecord)
+    return showOrderLive(deps, hot as unknown as OrderRecord)
   }
   const archived = await readArchived(deps, 'order', orderId, () =>
     readArchivedOrder(deps, orderId),
