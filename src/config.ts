@@ -57,6 +57,20 @@ export const ConfigSchema = z.object({
    * is unreachable: they answer 503 at once.
    */
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  /**
+   * A Redis Cluster to connect to (`host:port,...`, any of its nodes): the store
+   * is spread over its partitions (PARTITIONS), each on the master its slot is on.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port pairs, separated by commas')
+    .optional(),
+  /**
+   * How many partitions the store is spread over, each with a hash tag of its
+   * own: 1 on a single Redis; 16 or 64 on a cluster. Fixed for the life of a
+   * store: a product's partition is its id modulo this, kept in Postgres.
+   */
+  PARTITIONS: z.coerce.number().int().min(1).max(4096).default(1),
   ROLE: z.enum(['all', 'api', 'jobs', 'worker', 'sweeper', 'reporter']).default('all'),
   /** API processes ROLE=all runs (node:cluster); default: one per core. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
@@ -122,8 +136,11 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>
 
-/** Sentinel needs both its addresses and the master's name. */
+/** Sentinel needs both its addresses and the master's name; a cluster is neither. */
 function sentinelComplete(env: Config): string | null {
+  if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
+    return 'Environment variable REDIS_CLUSTER_NODES is invalid: a cluster fails over by itself, without REDIS_SENTINELS.'
+  }
   if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_MASTER) {
     return 'Environment variable REDIS_SENTINEL_MASTER is invalid: it is required with REDIS_SENTINELS.'
   }

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './logger.js'
 import { flushOutcomes } from './metrics/outcomes.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
 import { relayHeads, shareHeads } from './orders/linesCache.js'
-import { ensureHydrated, upgradeMarker } from './recovery/hydrate.js'
+import { checkPartitions, ensureHydrated, upgradeMarker } from './recovery/hydrate.js'
 import { loadStockIntoRedis } from './recovery/load.js'
 import {
   adminTokenFor,
@@ -84,8 +84,14 @@ function yieldToApi(config: Config, logger: Logger) {
 async function prepare(deps: Deps) {
   await migrate(deps.sql, (name) => deps.logger.info({ migration: name }, 'applying migration'))
   await upgradeMarker(deps)
-  if (!(await ensureHydrated(deps))) {
-    deps.logger.info({ products_loaded: await loadStockIntoRedis(deps) }, 'stock loaded into Redis')
+  await checkPartitions(deps)
+  const rebuilt = new Set(await ensureHydrated(deps))
+  const kept = deps.keys.allPartitions.map((p) => p.index).filter((p) => !rebuilt.has(p))
+  if (kept.length > 0) {
+    deps.logger.info(
+      { products_loaded: await loadStockIntoRedis(deps, kept) },
+      'stock loaded into Redis',
+    )
   }
 }
 

@@ -93,7 +93,7 @@ export async function connect(config: Config, logger: Logger): Promise<Deps> {
     config: { ...config, ADMIN_TOKEN: adminToken },
     redis,
     sql,
-    keys: storeKeys(config.KEY_PREFIX),
+    keys: storeKeys(config.KEY_PREFIX, config.PARTITIONS),
     logger,
     metrics: createMetrics({ processMetrics: true }),
   }

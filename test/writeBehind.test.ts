@@ -365,6 +365,7 @@ describe('a stream that goes backwards', () => {
       expect(ready.body.reasons).toContain('stream_behind')
       const check = await stockCheck(local, '?wait_ms=0')
       expect(check.body.data.write_behind.stream_behind).toEqual({
+        partition: 0,
         redis_entries: 1,
         postgres_entries: seen,
       })

@@ -6,7 +6,7 @@ import type { Sql } from '../../src/db/client.js'
  * ledger rows. Every 500th product has a sale window open now, ending within
  * a day, as a flash sale features a few hundred of 50,000.
  */
-export async function seedCatalogue(sql: Sql, count: number, stock = 100) {
+export async function seedCatalogue(sql: Sql, count: number, stock = 100, partitions = 1) {
   await sql`
     with made as (
       insert into products (name, price, quantity, lead_time, most_lead_time,
@@ -20,4 +20,6 @@ export async function seedCatalogue(sql: Sql, count: number, stock = 100) {
     insert into stock_ledger (id, product_id, kind, quantity)
     select gen_random_uuid(), id, 'initial', quantity from made
   `
+  // Each product's partition, as the service assigns it (src/redis/keys.ts).
+  await sql`update products set partition = id % ${partitions} where partition <> id % ${partitions}`
 }

@@ -5,6 +5,7 @@ import { migrate } from '../../src/db/migrate.js'
 import { createLogger } from '../../src/logger.js'
 import { ensureHydrated } from '../../src/recovery/hydrate.js'
 import type { Redis } from '../../src/redis/client.js'
+import { storeKeyBatches } from '../../src/redis/scan.js'
 import { connect, disconnect } from '../../src/runtime.js'
 
 /** The Postgres and Redis the tools run against (the local services by default). */
@@ -35,8 +36,8 @@ export async function scratchDatabase(label: string) {
 
 /** Deletes every key of a key prefix (a tool's scratch store). */
 export async function deletePrefix(redis: Redis, prefix: string) {
-  for await (const batch of redis.scanStream({ match: `{${prefix}}:*`, count: 1000 })) {
-    if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
+  for await (const batch of storeKeyBatches(redis, prefix)) {
+    await Promise.all(batch.map((key) => redis.del(key)))
   }
 }
 

@@ -158,16 +158,14 @@ async function cards(
   context: CheckContext,
 ) {
   const ids = [...shown.keys()]
-  const windows = deps.redis.pipeline()
-  for (const id of ids) windows.hmget(deps.keys.product(id), 'sale_starts', 'sale_ends')
   const [{ checks }, outcomes, saleWindows] = await Promise.all([
     checkProducts(deps, ids, { windowDays: deps.config.STOCK_WINDOW_DAYS, waitMs }, context),
     readOutcomes(deps, ids),
-    windows.exec(),
+    Promise.all(
+      ids.map((id) => deps.redis.hmget(deps.keys.product(id), 'sale_starts', 'sale_ends')),
+    ),
   ])
-  const windowOf = new Map(
-    ids.map((id, i) => [id, (saleWindows?.[i]?.[1] as (string | null)[] | undefined) ?? []]),
-  )
+  const windowOf = new Map(ids.map((id, i) => [id, saleWindows[i] ?? []]))
   const iso = (ms: string | null | undefined) => (ms ? new Date(Number(ms)).toISOString() : null)
   return checks.map((p: ProductCheck) => {
     const live = p.redis

@@ -28,10 +28,17 @@ async function refreshGauges(deps: Deps) {
   await isRebuilding(deps)
     .then((rebuilding) => metrics.rebuilding.set(rebuilding ? 1 : 0))
     .catch(() => {})
-  await deps.redis
-    .zrange(deps.keys.catalogue, 0, String(STOCK_SERIES_LIMIT - 1))
-    .then(async (members) => {
-      const ids = members.map(Number)
+  await Promise.all(
+    deps.keys.allPartitions.map((part) =>
+      deps.redis.zrange(part.catalogue, 0, String(STOCK_SERIES_LIMIT - 1)),
+    ),
+  )
+    .then(async (lists) => {
+      const ids = lists
+        .flat()
+        .map(Number)
+        .sort((a, b) => a - b)
+        .slice(0, STOCK_SERIES_LIMIT)
       const stock = await readStock(deps, ids)
       metrics.stock.reset()
       ids.forEach((id, i) => {

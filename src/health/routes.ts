@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
 import { jsonContent } from '../http/openapi.js'
-import { isRebuilding } from '../recovery/hydrate.js'
+import { rebuildingPartitions } from '../recovery/hydrate.js'
 import { streamBehind, writeBehindStatus } from '../worker/status.js'
 
 const Check = z.object({ ok: z.boolean() })
@@ -85,16 +85,22 @@ export function healthRoutes(deps: Deps) {
     }),
     async (c) => {
       // The Redis probe reads the write-behind's status: one round trip for both.
-      const read: { status?: Awaited<ReturnType<typeof writeBehindStatus>> } = {}
+      const read: {
+        status?: Awaited<ReturnType<typeof writeBehindStatus>>
+        rebuilding?: number[]
+      } = {}
       const [redis, postgres, store] = await Promise.all([
         check(deps, 'redis', async () => {
           read.status = await writeBehindStatus(deps)
         }),
         check(deps, 'postgres', () => deps.sql`select 1`),
         check(deps, 'store', async () => {
-          if (await isRebuilding(deps)) throw new Error('rebuilding Redis from Postgres')
+          read.rebuilding = await rebuildingPartitions(deps)
+          if (read.rebuilding.length > 0) throw new Error('rebuilding Redis from Postgres')
         }),
       ])
+      // Partitions being rebuilt stop only their own sales: the others sell on.
+      const somePartitions = (read.rebuilding?.length ?? 0) < deps.keys.partitions
       const status = read.status ?? null
       let behind = false
       if (redis.ok && postgres.ok) {
@@ -110,7 +116,7 @@ export function healthRoutes(deps: Deps) {
       if (incidents > 0) reasons.push('dead_letters')
       if (behind) reasons.push('stream_behind')
       // Sales need Redis; without Postgres they go on, and the write-behind catches up later.
-      const selling = redis.ok && store.ok
+      const selling = redis.ok && (store.ok || somePartitions)
       const body = {
         status: !selling
           ? ('unavailable' as const)

@@ -46,18 +46,19 @@ export interface NewOrder {
   maxOpenOrders: number
 }
 
-/** lua/createOrder.lua */
+/** lua/createOrder.lua, in the order's home partition (written into its id). */
 export async function createOrderScript(ctx: Ctx, o: NewOrder) {
   const { keys } = ctx
+  const home = keys.partition(keys.orderPartition(o.orderId))
   const raw = await runScript(
     ctx.redis,
     'createOrder',
     [
-      keys.hydrated,
+      home.hydrated,
       keys.order(o.orderId),
-      keys.events,
-      keys.drafts,
-      keys.openOrders,
+      home.events,
+      home.drafts,
+      home.openOrders,
       ...o.lines.map((l) => keys.product(l.product_id)),
     ],
     [
@@ -82,13 +83,14 @@ export async function createOrderScript(ctx: Ctx, o: NewOrder) {
 
 /** The KEYS layout checkout and cancel share: marker, order, indexes, events, then the lines. */
 function heldOrderKeys({ keys }: Pick<Ctx, 'keys'>, orderId: string, lineKeyList: string[]) {
+  const home = keys.partition(keys.orderPartition(orderId))
   return [
-    keys.hydrated,
+    home.hydrated,
     keys.order(orderId),
-    keys.reservations,
-    keys.events,
-    keys.drafts,
-    keys.openOrders,
+    home.reservations,
+    home.events,
+    home.drafts,
+    home.openOrders,
     ...lineKeyList,
   ]
 }
@@ -150,15 +152,16 @@ function sweepReply(
 export async function expireOrderScript(ctx: Ctx, orderId: string, lines: readonly LineRecord[]) {
   const { keys } = ctx
   const line = lineKeys(ctx, lines)
+  const home = keys.partition(keys.orderPartition(orderId))
   const raw = await runScript(
     ctx.redis,
     'expireOrder',
     [
-      keys.hydrated,
+      home.hydrated,
       keys.order(orderId),
-      keys.reservations,
-      keys.events,
-      keys.openOrders,
+      home.reservations,
+      home.events,
+      home.openOrders,
       ...line.keys,
     ],
     [orderId, line.productIds],
@@ -169,10 +172,11 @@ export async function expireOrderScript(ctx: Ctx, orderId: string, lines: readon
 /** lua/expireDraft.lua */
 export async function expireDraftScript(ctx: Ctx, orderId: string) {
   const { keys } = ctx
+  const home = keys.partition(keys.orderPartition(orderId))
   const raw = await runScript(
     ctx.redis,
     'expireDraft',
-    [keys.hydrated, keys.order(orderId), keys.drafts, keys.events, keys.openOrders],
+    [home.hydrated, keys.order(orderId), home.drafts, home.events, home.openOrders],
     [orderId],
   )
   return sweepReply('expireDraft', raw)

@@ -3,11 +3,12 @@ import type { Deps } from '../deps.js'
 import { customerKey, type Viewer } from '../http/customers.js'
 import { ApiError, type ErrorCode } from '../http/errors.js'
 import { failureToApiError } from '../http/refusals.js'
-import { newId } from '../ids.js'
+import { newId, withPartition } from '../ids.js'
 import type { CheckoutOutcome } from '../metrics/metrics.js'
 import { countOutcome } from '../metrics/outcomes.js'
 import { productNames, productsLive, rememberNames } from '../products/catalogue.js'
 import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.js'
+import { isPartitionRebuilding } from '../recovery/hydrate.js'
 import { readArchived, readArchivedOrder } from './archive.js'
 import { cachedHead, rememberHead, rememberNewHead } from './linesCache.js'
 import {
@@ -66,7 +67,7 @@ export async function loadLines(
  * is final and lives in Postgres (no change applies), or it never existed.
  */
 export async function orderGone(deps: Deps, orderId: string, viewer: Viewer): Promise<never> {
-  if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+  if (await isPartitionRebuilding(deps, deps.keys.orderPartition(orderId))) {
     throw failureToApiError({ code: 'REBUILDING' }, subject(orderId))
   }
   const archived = await readArchived(deps, 'order', orderId, () =>
@@ -185,7 +186,9 @@ async function placeDraft(
     lines.map((l) => l.product_id),
     'The order',
   )
-  const orderId = givenId ?? newId()
+  // The order's home: its first line's partition, written into its id (src/ids.ts).
+  const home = deps.keys.productPartition(lines[0]?.product_id ?? 0)
+  const orderId = withPartition(givenId ?? newId(), home)
   const reply = await createOrderScript(deps, {
     orderId,
     customerId,
@@ -227,7 +230,7 @@ export async function getOrder(deps: Deps, orderId: string, viewer: Viewer): Pro
       }),
     }
   }
-  if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+  if (await isPartitionRebuilding(deps, deps.keys.orderPartition(orderId))) {
     throw failureToApiError({ code: 'REBUILDING' }, subject(orderId))
   }
   throw failureToApiError({ code: 'NOT_FOUND' }, subject(orderId))

@@ -30,16 +30,17 @@ export async function payOrderScript(
 ): Promise<PaymentReply> {
   const { keys } = ctx
   const line = lineKeys(ctx, lines)
+  const home = keys.partition(keys.orderPartition(orderId))
   const raw = await runScript(
     ctx.redis,
     'payOrder',
     [
-      keys.hydrated,
+      home.hydrated,
       keys.order(orderId),
-      keys.reservations,
-      keys.events,
+      home.reservations,
+      home.events,
       keys.payment(paymentId),
-      keys.openOrders,
+      home.openOrders,
       ...line.keys,
     ],
     [line.productIds, paymentId],
@@ -57,13 +58,14 @@ export async function settlePaymentScript(
 ): Promise<PaymentReply> {
   const { keys } = ctx
   const line = lineKeys(ctx, lines)
+  const home = keys.partition(keys.orderPartition(payment.order_id))
   const raw = await runScript(
     ctx.redis,
     script,
     [
-      keys.hydrated,
+      home.hydrated,
       keys.order(payment.order_id),
-      keys.events,
+      home.events,
       keys.payment(payment.id),
       ...line.keys,
     ],

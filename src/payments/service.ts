@@ -3,13 +3,14 @@ import type { Deps } from '../deps.js'
 import type { Viewer } from '../http/customers.js'
 import { ApiError } from '../http/errors.js'
 import { failureToApiError } from '../http/refusals.js'
-import { newId } from '../ids.js'
+import { newId, withPartition } from '../ids.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
 import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
 import { getOrder, loadLines, orderGone } from '../orders/service.js'
 import { releasedLines } from '../products/soldOut.js'
+import { isPartitionRebuilding } from '../recovery/hydrate.js'
 import type { PaymentRecord } from './records.js'
 import type { Payment, PaymentWithOrder } from './schemas.js'
 import { type PaymentReply, payOrderScript, settlePaymentScript } from './scripts.js'
@@ -44,9 +45,11 @@ export async function payOrder(
   deps: Deps,
   orderId: string,
   viewer: Viewer,
-  paymentId: string = newId(),
+  operationId: string = newId(),
 ): Promise<Payment> {
   const lines = await loadLines(deps, orderId, viewer)
+  // The payment lives beside its order, in the order's home partition.
+  const paymentId = withPartition(operationId, deps.keys.orderPartition(orderId))
   const reply = await payOrderScript(deps, orderId, lines, paymentId)
   if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
   if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
@@ -90,7 +93,7 @@ async function readPayment(
     readArchivedPayment(deps, paymentId),
   )
   if (archived) return { payment: archived, hot: false }
-  if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+  if (await isPartitionRebuilding(deps, deps.keys.orderPartition(paymentId))) {
     throw failureToApiError({ code: 'REBUILDING' }, subject(paymentId))
   }
   throw failureToApiError({ code: 'NOT_FOUND' }, subject(paymentId))
@@ -103,7 +106,7 @@ async function settlePayment(
 ): Promise<Payment> {
   const { payment, hot } = await readPayment(deps, paymentId)
   if (!hot) {
-    if ((await deps.redis.exists(deps.keys.hydrated)) === 0) {
+    if (await isPartitionRebuilding(deps, deps.keys.orderPartition(paymentId))) {
       throw failureToApiError({ code: 'REBUILDING' }, subject(paymentId))
     }
     throw failureToApiError({ code: 'INVALID_STATE', status: payment.status }, subject(paymentId))

@@ -8,7 +8,7 @@ import type { Product, ProductNames } from './schemas.js'
 
 /**
  * The catalogue as Redis holds it: every product hash carries its catalogue
- * fields next to its live counters, and `keys.catalogue` lists the active ones.
+ * fields next to its live counters, and each partition's `catalogue` lists its active ones.
  * Filled on create and on every load or rebuild, so the storefront's reads need
  * no Postgres and survive a Postgres outage.
  */
@@ -144,34 +144,54 @@ export async function listProductsJson(
   }
 }
 
-/** A page of active products, from Redis alone. */
+/**
+ * A page of active products, from Redis alone. Each partition keeps its own
+ * catalogue (products by id), and pages run through the partitions in turn:
+ * by id within a partition. A partition being rebuilt is left out (its
+ * products come back with it); only when every partition is, the answer is 503.
+ */
 export async function listProducts(
   deps: Pick<Deps, 'redis' | 'keys'>,
   page: number,
   perPage: number,
 ) {
   const { redis, keys } = deps
-  const start = (page - 1) * perPage
-  const [ready, total, ids] = (await redis
-    .multi()
-    .exists(keys.hydrated)
-    .zcard(keys.catalogue)
-    .zrange(keys.catalogue, start, String(start + perPage - 1))
-    .exec()
-    .then((replies) =>
-      (replies ?? []).map(([err, value]) => {
-        if (err) throw err
-        return value
-      }),
-    )) as [number, number, string[]]
-  if (ready === 0) throw rebuilding('The catalogue')
-  const pipeline = redis.pipeline()
-  for (const id of ids) pipeline.hmget(keys.product(id), ...FIELDS)
-  const rows = (await pipeline.exec()) ?? []
+  const sizes = await Promise.all(
+    keys.allPartitions.map(async (part) => {
+      const [ready, count] = (await redis
+        .multi()
+        .exists(part.hydrated)
+        .zcard(part.catalogue)
+        .exec()
+        .then((replies) =>
+          (replies ?? []).map(([err, value]) => {
+            if (err) throw err
+            return value
+          }),
+        )) as [number, number]
+      return { part, size: ready === 0 ? 0 : count, ready: ready === 1 }
+    }),
+  )
+  if (sizes.every((s) => !s.ready)) throw rebuilding('The catalogue')
+  const total = sizes.reduce((sum, s) => sum + s.size, 0)
+  let skip = (page - 1) * perPage
+  let want = perPage
+  const ranges: Promise<string[]>[] = []
+  for (const { part, size } of sizes) {
+    if (want === 0) break
+    if (skip >= size) {
+      skip -= size
+      continue
+    }
+    const take = Math.min(want, size - skip)
+    ranges.push(redis.zrange(part.catalogue, skip, String(skip + take - 1)))
+    want -= take
+    skip = 0
+  }
+  const ids = (await Promise.all(ranges)).flat()
+  const rows = await Promise.all(ids.map((id) => redis.hmget(keys.product(id), ...FIELDS)))
   const products = ids.flatMap((id, i) => {
-    const [err, values] = rows[i] ?? [null, []]
-    if (err) throw err
-    const product = present(Number(id), values as (string | null)[])
+    const product = present(Number(id), rows[i] ?? [])
     return product ? [product] : []
   })
   return {
@@ -186,7 +206,9 @@ export async function getProduct(deps: Pick<Deps, 'redis' | 'keys'>, id: number)
   const values = await redis.hmget(keys.product(id), ...FIELDS)
   const product = present(id, values)
   if (product) return product
-  if ((await redis.exists(keys.hydrated)) === 0) throw rebuilding(`Product ${id}`)
+  if ((await redis.exists(keys.partition(keys.productPartition(id)).hydrated)) === 0) {
+    throw rebuilding(`Product ${id}`)
+  }
   throw new ApiError('NOT_FOUND', `Product ${id} does not exist.`, { product_id: id })
 }
 
@@ -212,11 +234,10 @@ export async function productNames(
     else missing.push(id)
   }
   if (missing.length > 0) {
-    const pipeline = redis.pipeline()
-    for (const id of missing) pipeline.hget(keys.product(id), 'name')
-    const replies = (await pipeline.exec()) ?? []
+    // One round trip: the client pipelines what is sent in one tick (auto-pipelining).
+    const replies = await Promise.all(missing.map((id) => redis.hget(keys.product(id), 'name')))
     missing.forEach((id, i) => {
-      const name = replies[i]?.[1]
+      const name = replies[i]
       if (typeof name !== 'string') return
       names.set(id, name)
       cache.set(id, { name, until: now + NAME_TTL_MS })
@@ -234,13 +255,13 @@ export async function productsLive(
   ids: Iterable<number>,
 ): Promise<{ names: ProductNames; available: ReadonlyMap<number, number> }> {
   const unique = [...new Set(ids)]
-  const pipeline = redis.pipeline()
-  for (const id of unique) pipeline.hmget(keys.product(id), 'name', 'available')
-  const replies = (await pipeline.exec()) ?? []
+  const replies = await Promise.all(
+    unique.map((id) => redis.hmget(keys.product(id), 'name', 'available')),
+  )
   const names = new Map<number, string>()
   const available = new Map<number, number>()
   unique.forEach((id, i) => {
-    const [name, left] = (replies[i]?.[1] as (string | null)[] | undefined) ?? []
+    const [name, left] = replies[i] ?? []
     if (typeof name === 'string') names.set(id, name)
     if (typeof left === 'string') available.set(id, Number(left))
   })

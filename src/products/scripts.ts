@@ -30,7 +30,7 @@ export async function loadProductScript(
   const raw = await runScript(
     ctx.redis,
     'loadProduct',
-    [keys.product(product.id), keys.catalogue],
+    [keys.product(product.id), keys.partition(keys.productPartition(product.id)).catalogue],
     [
       product.id,
       product.name,
@@ -63,10 +63,11 @@ export async function restockProductScript(
   maxTotalStock: number,
 ): Promise<({ code: 'OK' } & Counters) | Failure> {
   const { keys } = ctx
+  const part = keys.partition(keys.productPartition(productId))
   const raw = await runScript(
     ctx.redis,
     'restockProduct',
-    [keys.hydrated, keys.product(productId), keys.events, keys.receipt(ledgerId)],
+    [part.hydrated, keys.product(productId), part.events, keys.receipt(productId, ledgerId)],
     [productId, quantity, ledgerId, 'restock', maxTotalStock, RECEIPT_TTL_MS],
   )
   if (raw[0] !== 'OK') return failureFrom('restockProduct', raw)
@@ -81,10 +82,17 @@ export async function updateProductScript(
   changes: Record<string, string>,
 ): Promise<{ code: 'OK' } | Failure> {
   const { keys } = ctx
+  const part = keys.partition(keys.productPartition(productId))
   const raw = await runScript(
     ctx.redis,
     'updateProduct',
-    [keys.hydrated, keys.product(productId), keys.catalogue, keys.events, keys.receipt(changeId)],
+    [
+      part.hydrated,
+      keys.product(productId),
+      part.catalogue,
+      part.events,
+      keys.receipt(productId, changeId),
+    ],
     [productId, JSON.stringify(changes), RECEIPT_TTL_MS],
   )
   return raw[0] === 'OK' ? { code: 'OK' } : failureFrom('updateProduct', raw)

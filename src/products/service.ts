@@ -57,6 +57,11 @@ export async function createProduct(deps: Deps, input: CreateProductInput): Prom
         returning *
       `
       if (!product) throw new Error('insert into products returned no row')
+      // Its partition, fixed for good: the id modulo PARTITIONS (src/redis/keys.ts).
+      await tx`
+        update products set partition = ${deps.keys.productPartition(product.id)}
+        where id = ${product.id}
+      `
       await tx`
         insert into stock_ledger ${tx({ id: newId(), product_id: product.id, kind: 'initial', quantity: input.quantity })}
       `
@@ -93,7 +98,7 @@ async function unloadProduct(
   await redis
     .multi()
     .del(keys.product(id))
-    .zrem(keys.catalogue, String(id))
+    .zrem(keys.partition(keys.productPartition(id)).catalogue, String(id))
     .exec()
     .catch((err: Error) =>
       logger.error(

@@ -1,7 +1,9 @@
+import { ConfigError } from '../config.js'
 import type { Deps } from '../deps.js'
 import { decimalToMinor } from '../money.js'
 import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
 import { encodeLines } from '../orders/records.js'
+import type { PartitionKeys } from '../redis/keys.js'
 import { ReplicaAckError, replicated } from '../redis/replicas.js'
 import { runScript } from '../redis/scripts.js'
 import { loadStockIntoRedis } from './load.js'
@@ -32,36 +34,52 @@ interface OpenOrderRow {
 const ms = (date: Date | string) => String(new Date(date).getTime())
 
 /**
- * Makes sure Redis holds the store. The readiness marker (`keys.hydrated`,
- * holding the rebuild's fence epoch) is set only here, after a rebuild, and
- * nothing else creates it: when it is
- * missing, Redis is new or lost its data, and every changing script answers
- * REBUILDING until it is back. Then this rebuilds everything Postgres knows:
- * the catalogue and stock counters, drafts, reservations with their expiry,
- * payments awaiting a decision, per-customer units, and the sweeper's indexes.
- * The rebuild never overwrites what Redis still holds, so running it over kept
- * data is harmless. A lock makes one instance do it while the others wait.
- * Returns true if this call rebuilt (then every product is loaded already).
+ * Makes sure Redis holds the store, partition by partition. A partition's
+ * readiness marker (`keys.partition(p).hydrated`, holding its rebuild's fence
+ * epoch) is set only here, after a rebuild, and nothing else creates it: when
+ * it is missing, that partition's Redis is new or lost its data, and every
+ * changing script of the partition answers REBUILDING until it is back. Then
+ * this rebuilds everything Postgres knows of the partition: its products'
+ * catalogue and stock counters, drafts, reservations with their expiry,
+ * payments awaiting a decision, per-customer units, and the sweeper's
+ * indexes. The other partitions keep selling meanwhile. The rebuild never
+ * overwrites what Redis still holds, so running it over kept data is
+ * harmless. A lock makes one instance rebuild a partition while the others
+ * wait. Returns the partitions this call rebuilt (their products are loaded).
  */
-export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<boolean> {
+export async function ensureHydrated(deps: Deps, waitMs = LOCK_TTL_MS): Promise<number[]> {
+  const rebuilt = await Promise.all(
+    deps.keys.allPartitions.map((part) => ensurePartitionHydrated(deps, part.index, waitMs)),
+  )
+  return deps.keys.allPartitions.filter((_, i) => rebuilt[i]).map((part) => part.index)
+}
+
+async function ensurePartitionHydrated(deps: Deps, partition: number, waitMs: number) {
   const { redis, keys, logger } = deps
+  const part = keys.partition(partition)
   const deadline = Date.now() + waitMs
-  while ((await redis.exists(keys.hydrated)) === 0) {
+  while ((await redis.exists(part.hydrated)) === 0) {
     const token = `${process.pid}-${Date.now()}-${Math.random()}`
-    if ((await redis.set(keys.hydrationLock, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') {
+    if ((await redis.set(part.hydrationLock, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') {
       try {
-        logger.warn('redis holds no store (new, or it lost its data): rebuilding it from postgres')
+        logger.warn(
+          { partition },
+          'redis holds no store here (new, or it lost its data): rebuilding it from postgres',
+        )
         const started = Date.now()
-        const epoch = await moveFence(deps)
-        const restored = await hydrate(deps)
+        const epoch = await moveFence(deps, partition)
+        const restored = await hydrate(deps, partition)
         // Ready only once the replicas hold the rebuilt store (REDIS_REPLICA_ACKS), and the marker too.
-        await confirmedBy(deadline, () => replicated(redis))
-        await redis.set(keys.hydrated, String(epoch))
-        await confirmedBy(deadline, () => replicated(redis))
-        logger.info({ ...restored, ms: Date.now() - started }, 'redis rebuilt from postgres')
+        await confirmedBy(deadline, () => replicated(redis, part.hydrated))
+        await redis.set(part.hydrated, String(epoch))
+        await confirmedBy(deadline, () => replicated(redis, part.hydrated))
+        logger.info(
+          { partition, ...restored, ms: Date.now() - started },
+          'redis rebuilt from postgres',
+        )
         return true
       } finally {
-        if ((await redis.get(keys.hydrationLock)) === token) await redis.del(keys.hydrationLock)
+        if ((await redis.get(part.hydrationLock)) === token) await redis.del(part.hydrationLock)
       }
     }
     if (Date.now() > deadline)
@@ -85,18 +103,20 @@ async function confirmedBy(deadline: number, confirm: () => Promise<void>) {
 
 /**
  * Moves the fence between rebuilds and the write-behind (see
- * `src/db/migrations/00005_rebuild_fence`) and returns the new epoch, which
+ * `src/db/migrations/00005_rebuild_fence`, per partition since 00008) and returns the new epoch, which
  * marks the Redis this rebuild fills. The update waits for every write-behind
  * batch in flight (they hold the fence row FOR SHARE) and, once committed, no
  * batch read from an earlier Redis can commit: from here Postgres moves only
  * with events of the new Redis, which has none until it is ready. So the
  * rebuild reads a Postgres that no older batch will change behind its back.
  */
-async function moveFence({ sql }: Pick<Deps, 'sql'>): Promise<number> {
+async function moveFence({ sql }: Pick<Deps, 'sql'>, partition: number): Promise<number> {
   const [row] = await sql<{ epoch: number }[]>`
-    update store_fence set epoch = epoch + 1 where id = 1 returning epoch
+    insert into partition_fences (partition, epoch) values (${partition}, 1)
+    on conflict (partition) do update set epoch = partition_fences.epoch + 1
+    returning epoch
   `
-  if (!row) throw new Error('store_fence has no row: run the migrations')
+  if (!row) throw new Error('partition_fences gave no row: run the migrations')
   return row.epoch
 }
 
@@ -105,10 +125,32 @@ async function moveFence({ sql }: Pick<Deps, 'sql'>): Promise<number> {
  * epoch. Once, on start (main.ts), before the worker reads it.
  */
 export async function upgradeMarker({ redis, keys, sql }: Pick<Deps, 'redis' | 'keys' | 'sql'>) {
-  const marker = await redis.get(keys.hydrated)
+  const first = keys.partition(0)
+  const marker = await redis.get(first.hydrated)
   if (marker === null || /^\d+$/.test(marker)) return
-  const [row] = await sql<{ epoch: number }[]>`select epoch from store_fence where id = 1`
-  if (row) await redis.set(keys.hydrated, String(row.epoch), 'XX')
+  const [row] = await sql<{ epoch: number }[]>`
+    select epoch from partition_fences where partition = 0
+  `
+  if (row) await redis.set(first.hydrated, String(row.epoch), 'XX')
+}
+
+/**
+ * PARTITIONS is fixed for the life of a store: every product's partition,
+ * kept in Postgres, must be its id modulo PARTITIONS. Checked on start, so a
+ * changed setting stops the service with a sentence instead of losing stock.
+ */
+export async function checkPartitions({ sql, keys }: Pick<Deps, 'sql' | 'keys'>) {
+  const [row] = await sql<{ misplaced: number; example: string | null }[]>`
+    select count(*)::int as misplaced, min(id)::text as example from products
+    where partition <> id % ${keys.partitions}
+  `
+  if (row && row.misplaced > 0) {
+    throw new ConfigError(
+      `PARTITIONS=${keys.partitions} does not match this store: ${row.misplaced} products ` +
+        `(product ${row.example}, say) were created with another number of partitions. ` +
+        'Set PARTITIONS back to what the store was created with.',
+    )
+  }
 }
 
 const rebuilds = new WeakMap<object, Promise<unknown>>()
@@ -122,14 +164,29 @@ export function requestRebuild(deps: Deps): void {
   rebuilds.set(deps.redis, run)
 }
 
-/** True while Redis holds no store (the rebuild has not finished). */
-export async function isRebuilding({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
-  return (await redis.exists(keys.hydrated)) === 0
+/** The partitions Redis holds no store for (their rebuild has not finished). */
+export async function rebuildingPartitions({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
+  const held = await Promise.all(keys.allPartitions.map((part) => redis.exists(part.hydrated)))
+  return keys.allPartitions.filter((_, i) => held[i] === 0).map((part) => part.index)
 }
 
-async function hydrate(deps: Deps) {
+/** True while any partition is being rebuilt. */
+export async function isRebuilding(deps: Pick<Deps, 'redis' | 'keys'>) {
+  return (await rebuildingPartitions(deps)).length > 0
+}
+
+/** True while this partition's Redis holds no store. */
+export async function isPartitionRebuilding(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  partition: number,
+) {
+  return (await redis.exists(keys.partition(partition).hydrated)) === 0
+}
+
+async function hydrate(deps: Deps, partition: number) {
   const { redis, sql, keys } = deps
-  const products = await loadStockIntoRedis(deps)
+  const part = keys.partition(partition)
+  const products = await loadStockIntoRedis(deps, [partition])
 
   const orders = await sql<OpenOrderRow[]>`
     select o.id, o.status, o.customer_id, o.order_date, o.updated_date, o.total_amount::text,
@@ -139,11 +196,13 @@ async function hydrate(deps: Deps) {
               'payment_date', pay.payment_date, 'order_date', pay.order_date, 'version', pay.version)
             from payments pay where pay.order_id = o.id) as payment
     from orders o
-    where o.status in ('draft', 'checkout', 'paid')
+    where o.status in ('draft', 'checkout', 'paid') and o.partition = ${partition}
   `
   let restored = 0
   for (let i = 0; i < orders.length; i += CHUNK) {
-    const replies = await Promise.all(orders.slice(i, i + CHUNK).map((o) => restoreOrder(deps, o)))
+    const replies = await Promise.all(
+      orders.slice(i, i + CHUNK).map((o) => restoreOrder(deps, part, o)),
+    )
     restored += replies.filter(([code]) => code === 'RESTORED').length
   }
 
@@ -152,7 +211,8 @@ async function hydrate(deps: Deps) {
     select d.product_id, o.customer_id, sum(d.quantity) as units
     from order_details d
     join orders o on o.id = d.order_id
-    where o.customer_id is not null
+    join products p on p.id = d.product_id
+    where o.customer_id is not null and p.partition = ${partition}
       and o.status in ('checkout', 'paid', 'payment_confirmed')
     group by d.product_id, o.customer_id
   `
@@ -160,13 +220,14 @@ async function hydrate(deps: Deps) {
   const open = await sql<{ customer_id: string; orders: number }[]>`
     select customer_id, count(*)::int as orders from orders
     where status in ('draft', 'checkout') and customer_id is not null
+      and partition = ${partition}
     group by customer_id
   `
   const pipeline = redis.pipeline()
   for (const row of held) {
     pipeline.hsetnx(keys.customerUnits(row.product_id), row.customer_id, row.units)
   }
-  for (const row of open) pipeline.hsetnx(keys.openOrders, row.customer_id, row.orders)
+  for (const row of open) pipeline.hsetnx(part.openOrders, row.customer_id, row.orders)
   await pipeline.exec()
   return {
     products,
@@ -178,7 +239,7 @@ async function hydrate(deps: Deps) {
 }
 
 /** lua/restoreOrder.lua: one open order (and its payment), unless Redis still holds it. */
-function restoreOrder({ redis, keys, config }: Deps, order: OpenOrderRow) {
+function restoreOrder({ redis, keys, config }: Deps, part: PartitionKeys, order: OpenOrderRow) {
   const lines = order.lines.map((l) => ({
     product_id: Number(l.product_id),
     quantity: l.quantity,
@@ -218,8 +279,8 @@ function restoreOrder({ redis, keys, config }: Deps, order: OpenOrderRow) {
     'restoreOrder',
     [
       keys.order(order.id),
-      keys.reservations,
-      keys.drafts,
+      part.reservations,
+      part.drafts,
       ...(payment ? [keys.payment(payment.id)] : []),
     ],
     [JSON.stringify(fields), payment ? JSON.stringify(payment) : '', reservedUntil, draftDue],

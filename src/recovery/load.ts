@@ -7,18 +7,22 @@ import { derivedStock } from '../stock/derived.js'
 const LOAD_CHUNK = 1_000
 
 /**
- * Loads every product into Redis. Catalogue fields are refreshed; counters are
- * set from Postgres only for products Redis does not hold, so a restart never
- * overwrites live stock. Returns how many products got counters.
+ * Loads every product of these partitions (all, by default) into Redis.
+ * Catalogue fields are refreshed; counters are set from Postgres only for
+ * products Redis does not hold, so a restart never overwrites live stock.
+ * Returns how many products got counters.
  */
-export async function loadStockIntoRedis(deps: Deps): Promise<number> {
+export async function loadStockIntoRedis(
+  deps: Deps,
+  partitions: readonly number[] = deps.keys.allPartitions.map((p) => p.index),
+): Promise<number> {
   const [catalogue, stock] = await Promise.all([
     deps.sql<ProductRow[]>`
       select id, name, price::text, status, lead_time, most_lead_time, max_per_customer,
              created_date, sale_starts_at, sale_ends_at, catalogue_version, stock_version
-      from products
+      from products where partition in ${deps.sql(partitions)}
     `,
-    derivedStock(deps.sql),
+    derivedStock(deps.sql, undefined, partitions),
   ])
   const stockById = new Map(stock.map((s) => [s.productId, s]))
   let loaded = 0

@@ -43,9 +43,11 @@ export function acksRequired(redis: Redis): boolean {
 
 /**
  * Resolves once the required replicas hold every write this connection has
- * had answered so far; throws ReplicaAckError if they do not within the timeout.
+ * had answered so far; throws ReplicaAckError if they do not within the
+ * timeout. `key`: a key the writes touched (in a cluster, the WAIT goes to
+ * the node and connection that holds it).
  */
-export async function replicated(redis: Redis): Promise<void> {
+export async function replicated(redis: Redis, _key?: string): Promise<void> {
   const state = stateOf(redis)
   const acks = state.acks
   if (!acks) return

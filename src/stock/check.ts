@@ -28,7 +28,7 @@ export interface WriteBehindView {
   backlog: number
   lag_ms: number
   /** Set when the event stream went backwards and the write-behind stopped. */
-  stream_behind?: { redis_entries: number; postgres_entries: number }
+  stream_behind?: { partition: number; redis_entries: number; postgres_entries: number }
 }
 
 /**
@@ -61,9 +61,16 @@ function streamIdAfter(a: string, b: string): boolean {
   return aMs > bMs || (aMs === bMs && aSeq > bSeq)
 }
 
-/** True once the worker has written every event up to `lastId` (written events are deleted). */
-async function persistedThrough({ redis, keys }: Pick<Deps, 'redis' | 'keys'>, lastId: string) {
-  const [oldest] = await redis.xrange(keys.events, '-', '+', 'COUNT', 1)
+/**
+ * True once the worker has written every event of the partition up to
+ * `lastId` (written events are deleted).
+ */
+async function persistedThrough(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  partition: number,
+  lastId: string,
+) {
+  const [oldest] = await redis.xrange(keys.partition(partition).events, '-', '+', 'COUNT', 1)
   return oldest === undefined || streamIdAfter(oldest[0], lastId)
 }
 
@@ -90,12 +97,30 @@ interface Comparison {
  * up to `waitMs`, and is reported `pending` rather than as false drift.
  */
 async function compare(deps: Deps, productIds: number[], waitMs: number) {
+  // One cut per partition (its own stream position), merged.
+  const byPartition = new Map<number, number[]>()
+  for (const id of productIds) {
+    const p = deps.keys.productPartition(id)
+    byPartition.set(p, [...(byPartition.get(p) ?? []), id])
+  }
+  const parts = await Promise.all(
+    [...byPartition].map(([p, ids]) => compareInPartition(deps, p, ids, waitMs)),
+  )
+  return new Map(parts.flatMap((results) => [...results]))
+}
+
+async function compareInPartition(
+  deps: Deps,
+  partition: number,
+  productIds: number[],
+  waitMs: number,
+) {
   const results = new Map<number, Comparison>()
   const deadline = Date.now() + waitMs
   let open = productIds
   while (open.length > 0) {
-    const cut = await stockCut(deps, open)
-    const persisted = await persistedThrough(deps, cut.lastId)
+    const cut = await stockCut(deps, partition, open)
+    const persisted = await persistedThrough(deps, partition, cut.lastId)
     const db = new Map((await derivedStock(deps.sql, open)).map((d) => [d.productId, d]))
     const stillOpen: number[] = []
     for (const id of open) {

@@ -19,8 +19,9 @@ export interface DerivedStock {
 export async function derivedStock(
   sql: Sql,
   productIds?: readonly number[],
+  partitions?: readonly number[],
 ): Promise<DerivedStock[]> {
-  if (productIds?.length === 0) return []
+  if (productIds?.length === 0 || partitions?.length === 0) return []
   // With ids, each aggregate reads only their rows (the planner does not push an id
   // list through GROUP BY): a page of 50 costs the same in any size of catalogue.
   const only = (column: string) =>
@@ -46,6 +47,7 @@ export async function derivedStock(
       group by d.product_id
     ) o on o.product_id = p.id
     ${only('p.id')}
+    ${partitions ? sql`${productIds ? sql`and` : sql`where`} p.partition in ${sql(partitions)}` : sql``}
     order by p.id
   `
   return rows.map((r) => {

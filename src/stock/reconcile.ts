@@ -4,6 +4,7 @@ import { failureToApiError } from '../http/refusals.js'
 import { newId } from '../ids.js'
 import { parseLines } from '../orders/records.js'
 import { clearSoldOut } from '../products/soldOut.js'
+import { keyBatches } from '../redis/scan.js'
 import { writeBehindStatus } from '../worker/status.js'
 import { type Counters, checkProducts, type ProductCheck } from './check.js'
 import { FULL_CHECK_CHUNK, runFullCheck } from './fullCheck.js'
@@ -20,6 +21,10 @@ export interface Repair {
 
 const SCAN_BATCH = 500
 
+async function* chain<T>(iterables: AsyncIterable<T>[]) {
+  for (const iterable of iterables) yield* iterable
+}
+
 /**
  * Orders Redis holds whose state Postgres does not have (missing, or an older
  * version), by product. Repairing such a product to Postgres's numbers would
@@ -29,13 +34,13 @@ async function unaccountedOrders(deps: Deps, productIds: ReadonlySet<number>) {
   const { redis, sql, keys } = deps
   const byProduct = new Map<number, string[]>()
   if (productIds.size === 0) return byProduct
-  const stream = redis.scanStream({ match: keys.order('*'), count: SCAN_BATCH })
-  for await (const batch of stream as AsyncIterable<string[]>) {
-    if (batch.length === 0) continue
-    const pipeline = redis.pipeline()
-    for (const key of batch) pipeline.hmget(key, 'id', 'v', 'lines')
-    const rows = ((await pipeline.exec()) ?? []).flatMap(([, value]) => {
-      const [id, v, lines] = value as (string | null)[]
+  const batches = keys.allPartitions.map((part) =>
+    keyBatches(redis, `${part.tag}:order:*`, SCAN_BATCH),
+  )
+  for await (const batch of chain(batches)) {
+    const values = await Promise.all(batch.map((key) => redis.hmget(key, 'id', 'v', 'lines')))
+    const rows = values.flatMap((value) => {
+      const [id, v, lines] = value
       if (!id || !v || lines == null) return []
       const touched = parseLines(lines)
         .map((l) => l.product_id)

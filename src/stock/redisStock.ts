@@ -6,12 +6,12 @@ export async function readStock(
   { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
   productIds: readonly number[],
 ): Promise<(Counters | null)[]> {
-  const pipeline = redis.pipeline()
-  for (const id of productIds) pipeline.hmget(keys.product(id), 'available', 'reserved', 'sold')
-  const replies = (await pipeline.exec()) ?? []
-  return replies.map(([err, value]) => {
-    if (err) throw err
-    const [available, reserved, sold] = value as (string | null)[]
+  // One round trip: the client pipelines what is sent in one tick (auto-pipelining).
+  const replies = await Promise.all(
+    productIds.map((id) => redis.hmget(keys.product(id), 'available', 'reserved', 'sold')),
+  )
+  return replies.map((value) => {
+    const [available, reserved, sold] = value
     if (available == null) return null
     return { available: Number(available), reserved: Number(reserved), sold: Number(sold) }
   })

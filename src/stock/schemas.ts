@@ -84,7 +84,7 @@ export const StockReportSchema = z
       backlog: z.int(),
       lag_ms: z.int(),
       stream_behind: z
-        .object({ redis_entries: z.int(), postgres_entries: z.int() })
+        .object({ partition: z.int(), redis_entries: z.int(), postgres_entries: z.int() })
         .optional()
         .openapi({
           description:

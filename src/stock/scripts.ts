@@ -22,10 +22,11 @@ export async function repairStockScript(
   to: Counters,
 ): Promise<RepairReply> {
   const { keys } = ctx
+  const part = keys.partition(keys.productPartition(productId))
   const raw = await runScript(
     ctx.redis,
     'repairStock',
-    [keys.hydrated, keys.product(productId), keys.events, keys.receipt(repairId)],
+    [part.hydrated, keys.product(productId), part.events, keys.receipt(productId, repairId)],
     [productId, seenVersion, to.available, to.reserved, to.sold, RECEIPT_TTL_MS],
   )
   switch (raw[0]) {
@@ -43,13 +44,16 @@ export interface LiveCounters extends Counters {
   version: number
 }
 
-/** lua/stockCut.lua: products' counters and the stream position, read together. */
-export async function stockCutScript(ctx: Ctx, productIds: readonly number[]) {
+/**
+ * lua/stockCut.lua: products' counters and their partition's stream position,
+ * read together. Every product must be in `partition`.
+ */
+export async function stockCutScript(ctx: Ctx, partition: number, productIds: readonly number[]) {
   const { keys } = ctx
   const [lastId, ...rows] = await runScript(
     ctx.redis,
     'stockCut',
-    [keys.events, ...productIds.map(keys.product)],
+    [keys.partition(partition).events, ...productIds.map(keys.product)],
     [],
   )
   const live = new Map<number, LiveCounters | null>()

@@ -19,7 +19,7 @@ try {
   const config = loadConfig()
   const redis = createRedis(redisTarget(config), (err) => console.error(`redis: ${err.message}`))
   await redis.connect()
-  const keys = storeKeys(config.KEY_PREFIX)
+  const keys = storeKeys(config.KEY_PREFIX, config.PARTITIONS)
   try {
     if (command === 'list') {
       const letters = await listDeadLetters({ redis, keys })

@@ -5,7 +5,13 @@ import { parseEvent } from './events.js'
 type Ctx = Pick<Deps, 'redis' | 'keys' | 'config'>
 
 /** Adds an event that cannot apply to the capped dead-letter stream; false when full (then counted). */
-export async function storeDeadLetter(ctx: Ctx, eventId: string, raw: string[], error: string) {
+export async function storeDeadLetter(
+  ctx: Ctx,
+  eventId: string,
+  raw: string[],
+  error: string,
+  partition = 0,
+) {
   const { redis, keys, config } = ctx
   if ((await redis.xlen(keys.deadLetters)) >= config.DEAD_LETTER_MAX) {
     await redis.incr(keys.deadLettersDropped)
@@ -20,18 +26,22 @@ export async function storeDeadLetter(ctx: Ctx, eventId: string, raw: string[], 
     error,
     'failed_at',
     new Date().toISOString(),
+    'partition',
+    String(partition),
     ...raw,
   )
   return true
 }
 
-const META_FIELDS = new Set(['event_id', 'error', 'failed_at'])
+const META_FIELDS = new Set(['event_id', 'error', 'failed_at', 'partition'])
 
 export interface DeadLetter {
   id: string
   event_id: string
   error: string
   failed_at: string
+  /** The partition whose stream the event came from (and goes back to on replay). */
+  partition: number
   type: string
   /** Products the event changes: the stock check names them, reconcile leaves them alone. */
   product_ids: number[]
@@ -68,6 +78,7 @@ function toDeadLetter(id: string, flat: string[]): DeadLetter {
     event_id: meta.get('event_id') ?? '',
     error: meta.get('error') ?? '',
     failed_at: meta.get('failed_at') ?? '',
+    partition: Number(meta.get('partition') ?? 0),
     type,
     product_ids: [...products].sort((a, b) => a - b),
     ...(orderId ? { order_id: orderId } : {}),
@@ -94,11 +105,11 @@ export async function replayDeadLetters(
   const all = await listDeadLetters({ redis, keys })
   const chosen = ids ? all.filter((d) => ids.includes(d.id) || ids.includes(d.event_id)) : all
   for (const letter of chosen) {
-    await redis
-      .multi()
-      .xadd(keys.events, '*', ...letter.event)
-      .xdel(keys.deadLetters, letter.id)
-      .exec()
+    // Back on its partition's stream first: a crash before the delete replays it twice,
+    // which the versioned events make harmless.
+    const partition = keys.partition(Math.min(letter.partition, keys.partitions - 1))
+    await redis.xadd(partition.events, '*', ...letter.event)
+    await redis.xdel(keys.deadLetters, letter.id)
   }
   return chosen.map((d) => d.id)
 }

@@ -15,8 +15,9 @@ interface Batch {
   entriesAdded?: number
 }
 
-/** One stream a lane reads, and the readiness marker of the Redis it lives in. */
+/** The partition a lane reads: its events stream, and its readiness marker. */
 export interface LaneStream {
+  partition: number
   /** The events stream. */
   events: string
   /** The readiness marker: the epoch of the Redis these events come from. */
@@ -94,7 +95,7 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
    */
   async function deadLetter(id: string, raw: string[], error: unknown) {
     const message = error instanceof Error ? error.message : String(error)
-    const stored = await storeDeadLetter(deps, id, raw, message)
+    const stored = await storeDeadLetter(deps, id, raw, message, stream.partition)
     if (stored) {
       log.error(
         { event_id: id, err: message },
@@ -142,6 +143,7 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
         parsed.map((p) => p.event),
         epoch,
         entriesAdded,
+        stream.partition,
       )
       await acknowledge(parsed.map((p) => p.raw[0]))
       await expireFinished(parsed.map((p) => p.event))
@@ -153,7 +155,7 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
     let written = 0
     for (const { event, raw } of parsed) {
       try {
-        await applyEvents(sql, [event], epoch, entriesAdded)
+        await applyEvents(sql, [event], epoch, entriesAdded, stream.partition)
         await acknowledge([raw[0]])
         await expireFinished([event])
         written += 1
@@ -234,7 +236,9 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
     try {
       return await drainEpoch(epoch)
     } catch (err) {
-      if (err instanceof StreamBehindError) await stopStream(sql, epoch, err.redisEntries)
+      if (err instanceof StreamBehindError) {
+        await stopStream(sql, epoch, err.redisEntries, stream.partition)
+      }
       throw err
     }
   }

@@ -56,15 +56,19 @@ export class StreamBehindError extends Error {
   }
 }
 
-/** The entries-added count Postgres has seen for an epoch (0: none yet). */
-export async function streamPosition(sql: Sql, epoch: number): Promise<number> {
-  return (await streamState(sql, epoch)).seen
+/** The entries-added count Postgres has seen for a partition's epoch (0: none yet). */
+export async function streamPosition(sql: Sql, epoch: number, partition = 0): Promise<number> {
+  return (await streamState(sql, epoch, partition)).seen
 }
 
-/** What Postgres knows of an epoch's stream: the count it has seen, and whether it stopped it. */
-export async function streamState(sql: Sql, epoch: number) {
+/**
+ * What Postgres knows of a partition's stream in an epoch: the count it has
+ * seen, and whether it stopped it.
+ */
+export async function streamState(sql: Sql, epoch: number, partition = 0) {
   const [row] = await sql<{ entries_added: number; stopped_at: number | null }[]>`
-    select entries_added, stopped_at from stream_positions where epoch = ${epoch}
+    select entries_added, stopped_at from stream_positions
+    where partition = ${partition} and epoch = ${epoch}
   `
   return { seen: row?.entries_added ?? 0, stoppedAt: row?.stopped_at ?? null }
 }
@@ -74,10 +78,10 @@ export async function streamState(sql: Sql, epoch: number) {
  * later entries carry Redis's count past what Postgres saw, but their versions
  * may repeat ones Postgres holds, so the stream stays stopped until a rebuild.
  */
-export async function stopStream(sql: Sql, epoch: number, redisEntries: number) {
+export async function stopStream(sql: Sql, epoch: number, redisEntries: number, partition = 0) {
   await sql`
     update stream_positions set stopped_at = coalesce(stopped_at, ${redisEntries})
-    where epoch = ${epoch}
+    where partition = ${partition} and epoch = ${epoch}
   `
 }
 
@@ -98,6 +102,7 @@ export async function applyEvents(
   events: readonly StoreEvent[],
   epoch: number,
   entriesAdded?: number,
+  partition = 0,
 ): Promise<void> {
   const orders = latest(
     events.flatMap((e) => (e.order ? [e.order] : [])),
@@ -118,16 +123,16 @@ export async function applyEvents(
   )
 
   await sql.begin(async (tx) => {
-    const [fence] = await tx<
-      { epoch: number }[]
-    >`select epoch from store_fence where id = 1 for share`
+    const [fence] = await tx<{ epoch: number }[]>`
+      select epoch from partition_fences where partition = ${partition} for share
+    `
     if (fence?.epoch !== epoch) throw new FencedError(epoch, fence?.epoch ?? 0)
     if (entriesAdded !== undefined) {
-      const { seen, stoppedAt } = await streamState(tx as unknown as Sql, epoch)
+      const { seen, stoppedAt } = await streamState(tx as unknown as Sql, epoch, partition)
       if (stoppedAt !== null) throw new StreamBehindError(stoppedAt, seen)
       if (entriesAdded < seen) throw new StreamBehindError(entriesAdded, seen)
     }
-    if (orders.length > 0) await upsertOrders(tx as unknown as Sql, orders)
+    if (orders.length > 0) await upsertOrders(tx as unknown as Sql, orders, partition)
     if (payments.length > 0) await upsertPayments(tx as unknown as Sql, payments)
     if (ledger.length > 0) {
       await tx`
@@ -151,8 +156,9 @@ export async function applyEvents(
     if (entriesAdded !== undefined) {
       // Last, so concurrent workers hold the row only for the moment before they commit.
       await tx`
-        insert into stream_positions (epoch, entries_added) values (${epoch}, ${entriesAdded})
-        on conflict (epoch) do update
+        insert into stream_positions (partition, epoch, entries_added)
+        values (${partition}, ${epoch}, ${entriesAdded})
+        on conflict (partition, epoch) do update
           set entries_added = greatest(stream_positions.entries_added, excluded.entries_added)
       `
     }
@@ -166,7 +172,7 @@ export async function applyEvents(
  * lines never change, and go in with its first row in the same transaction, so
  * later events of the order skip them.
  */
-async function upsertOrders(sql: Sql, orders: OrderSnapshot[]) {
+async function upsertOrders(sql: Sql, orders: OrderSnapshot[], partition: number) {
   const rows = orders.map((o) => ({
     id: o.id,
     customer_id: o.customer_id || null,
@@ -183,9 +189,10 @@ async function upsertOrders(sql: Sql, orders: OrderSnapshot[]) {
   const inserted = await sql<{ id: string }[]>`
     with written as (
       insert into orders (id, customer_id, status, order_date, total_amount, reserved_until,
-                          version, updated_date)
+                          version, updated_date, partition)
       select id, customer_id, status, to_timestamp(order_date / 1000.0), total_amount,
-             to_timestamp(reserved_until / 1000.0), version, to_timestamp(updated_at / 1000.0)
+             to_timestamp(reserved_until / 1000.0), version, to_timestamp(updated_at / 1000.0),
+             ${partition}
       from jsonb_to_recordset(${sql.json(rows)}) as o(
         id uuid, customer_id text, status text, order_date bigint, total_amount numeric,
         reserved_until bigint, version integer, updated_at bigint)

@@ -2,22 +2,33 @@ import type { Deps } from '../deps.js'
 import { entriesAddedOf } from './lane.js'
 import { streamState } from './sink.js'
 
+/** One partition's backlog and the age of its oldest unwritten event. */
+async function partitionBacklog({ redis }: Pick<Deps, 'redis'>, events: string) {
+  const [backlog, oldest] = await Promise.all([
+    redis.xlen(events),
+    redis.xrange(events, '-', '+', 'COUNT', 1),
+  ])
+  const oldestId = oldest[0]?.[0]
+  return {
+    backlog,
+    lagMs: oldestId ? Math.max(0, Date.now() - Number(oldestId.split('-')[0])) : 0,
+  }
+}
+
 /**
- * Events waiting in the stream, the age of the oldest one, and the incidents:
- * events in the dead-letter stream, and events dropped because it was full.
+ * Events waiting in the streams (summed over the partitions), the age of the
+ * oldest one, and the incidents: events in the dead-letter stream, and events
+ * dropped because it was full.
  */
 export async function writeBehindStatus({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
-  const [backlog, oldest, deadLetters, dropped] = await Promise.all([
-    redis.xlen(keys.events),
-    redis.xrange(keys.events, '-', '+', 'COUNT', 1),
+  const [partitions, deadLetters, dropped] = await Promise.all([
+    Promise.all(keys.allPartitions.map((part) => partitionBacklog({ redis }, part.events))),
     redis.xlen(keys.deadLetters),
     redis.get(keys.deadLettersDropped),
   ])
-  const oldestId = oldest[0]?.[0]
-  const lagMs = oldestId ? Math.max(0, Date.now() - Number(oldestId.split('-')[0])) : 0
   return {
-    backlog,
-    lag_ms: lagMs,
+    backlog: partitions.reduce((sum, p) => sum + p.backlog, 0),
+    lag_ms: partitions.reduce((max, p) => Math.max(max, p.lagMs), 0),
     dead_letters: deadLetters,
     dead_letters_dropped: Number(dropped ?? 0),
   }
@@ -38,16 +49,23 @@ export async function logBacklog(deps: Pick<Deps, 'redis' | 'keys' | 'logger'>) 
 }
 
 /**
- * Whether the event stream went backwards (see StreamBehindError): the
- * entries Redis has added in this epoch, and the count Postgres has already
- * seen, when Redis's is lower; else null.
+ * Whether an event stream went backwards (see StreamBehindError): for the
+ * first partition found behind, the entries Redis has added in this epoch and
+ * the count Postgres has already seen; else null.
  */
 export async function streamBehind({ redis, keys, sql }: Pick<Deps, 'redis' | 'keys' | 'sql'>) {
-  const marker = await redis.get(keys.hydrated)
-  if (marker === null) return null
-  const { seen, stoppedAt } = await streamState(sql, Number(marker))
-  if (stoppedAt !== null) return { redis_entries: stoppedAt, postgres_entries: seen }
-  const info = await redis.call('XINFO', 'STREAM', keys.events).catch(() => null)
-  const redisEntries = info === null ? 0 : (entriesAddedOf(info) ?? Number.POSITIVE_INFINITY)
-  return redisEntries < seen ? { redis_entries: redisEntries, postgres_entries: seen } : null
+  for (const part of keys.allPartitions) {
+    const marker = await redis.get(part.hydrated)
+    if (marker === null) continue
+    const { seen, stoppedAt } = await streamState(sql, Number(marker), part.index)
+    if (stoppedAt !== null) {
+      return { partition: part.index, redis_entries: stoppedAt, postgres_entries: seen }
+    }
+    const info = await redis.call('XINFO', 'STREAM', part.events).catch(() => null)
+    const redisEntries = info === null ? 0 : (entriesAddedOf(info) ?? Number.POSITIVE_INFINITY)
+    if (redisEntries < seen) {
+      return { partition: part.index, redis_entries: redisEntries, postgres_entries: seen }
+    }
+  }
+  return null
 }

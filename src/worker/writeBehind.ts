@@ -14,8 +14,7 @@ export interface WriteBehindOptions {
 
 /**
  * The write-behind worker: a runner that owns one lane per event stream
- * (src/worker/lane.ts) and runs each in a loop of its own. The store has one
- * stream today; a store spread over partitions has one per partition.
+ * (src/worker/lane.ts), one per partition, and runs each in a loop of its own.
  */
 export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) {
   const { keys, config, logger } = deps
@@ -26,7 +25,13 @@ export function writeBehindWorker(deps: Deps, options: WriteBehindOptions = {}) 
     claimIdleMs: options.claimIdleMs ?? config.WORKER_CLAIM_IDLE_MS,
     lingerMs: options.lingerMs ?? config.WORKER_LINGER_MS,
   }
-  const lanes = [streamLane(deps, { events: keys.events, marker: keys.hydrated }, settings)]
+  const lanes = keys.allPartitions.map((part) =>
+    streamLane(
+      deps,
+      { partition: part.index, events: part.events, marker: part.hydrated },
+      settings,
+    ),
+  )
   const log = logger.child({ job: 'write-behind', consumer: settings.consumer })
   const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0)
   return {

@@ -9,6 +9,7 @@ import { createMetrics } from '../../src/metrics/metrics.js'
 import { ensureHydrated } from '../../src/recovery/hydrate.js'
 import { createRedis, redisTarget } from '../../src/redis/client.js'
 import { storeKeys } from '../../src/redis/keys.js'
+import { storeKeyBatches } from '../../src/redis/scan.js'
 import { writeBehindWorker } from '../../src/worker/writeBehind.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -80,6 +81,8 @@ export async function createTestContext(
     MAX_OPEN_ORDERS: '1000000',
     // Tests read the catalogue right after changing it from outside the API.
     CATALOGUE_CACHE_MS: '0',
+    // TEST_PARTITIONS=N runs a file's store spread over N partitions (on one Redis, or a cluster).
+    PARTITIONS: process.env.TEST_PARTITIONS ?? '1',
     ...env,
   })
   // As an API process connects: nothing queued while Redis is away.
@@ -96,7 +99,7 @@ export async function createTestContext(
     config: { ...config, ADMIN_TOKEN },
     redis,
     sql,
-    keys: storeKeys(prefix),
+    keys: storeKeys(prefix, config.PARTITIONS),
     logger: createLogger('silent'),
     metrics: createMetrics(),
   }
@@ -125,9 +128,9 @@ export async function createTestContext(
 export const openContexts = new Set<TestContext>()
 
 export async function deleteKeys({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
-  const stream = redis.scanStream({ match: `{${keys.prefix}}:*`, count: 1000 })
-  for await (const batch of stream) {
-    if ((batch as string[]).length > 0) await redis.del(...(batch as string[]))
+  for await (const batch of storeKeyBatches(redis, keys.prefix)) {
+    // One DEL per key: in a cluster a DEL of several keys must not span slots.
+    await Promise.all(batch.map((key) => redis.del(key)))
   }
 }
 

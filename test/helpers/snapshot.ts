@@ -1,11 +1,10 @@
 import type { Deps } from '../../src/deps.js'
+import { storeKeyBatches } from '../../src/redis/scan.js'
 
 /** Everything the store holds for this test, so a test can assert that nothing changed. */
 export async function storeSnapshot({ redis, sql, keys }: Pick<Deps, 'redis' | 'sql' | 'keys'>) {
   let names: string[] = []
-  for await (const batch of redis.scanStream({ match: `{${keys.prefix}}:*`, count: 1000 })) {
-    names.push(...(batch as string[]))
-  }
+  for await (const batch of storeKeyBatches(redis, keys.prefix)) names.push(...batch)
   // Ids remembered as missing (a read cache) and rate-limit buckets are not store state.
   names = names.filter((name) => !/:(missing|rate):/.test(name)).sort()
   const redisState: Record<string, unknown> = {}
