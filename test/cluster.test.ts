@@ -51,7 +51,7 @@ describe('ROLE=all with two API processes', () => {
     db = await createTestDatabase()
     // A Redis of its own, so MONITOR sees only this service.
     redisServer = await startRedisServer({ persistence: 'none' })
-    redis = createRedis(redisServer.url, () => {})
+    redis = createRedis(redisServer.url, () => {}) as Redis
     await redis.connect()
     service = startService({
       DATABASE_URL: db.url,

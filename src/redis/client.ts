@@ -1,8 +1,9 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type RedisOptions, Redis as SingleRedis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
 import { type ReplicaAcks, requireReplicaAcks } from './replicas.js'
 import { registerScripts } from './scripts.js'
+import type { Redis } from './types.js'
 
 /**
  * Where the store's Redis is: one URL, or a replicated Redis behind Sentinel
@@ -11,6 +12,8 @@ import { registerScripts } from './scripts.js'
  */
 export interface RedisTarget {
   url: string
+  /** A Redis Cluster: any of its nodes (the URL then gives only the password and user). */
+  cluster?: { host: string; port: number }[]
   sentinel?: {
     addresses: { host: string; port: number }[]
     master: string
@@ -19,15 +22,21 @@ export interface RedisTarget {
   }
 }
 
+const hostPorts = (list: string) =>
+  list.split(',').map((pair) => {
+    const at = pair.lastIndexOf(':')
+    return { host: pair.slice(0, at), port: Number(pair.slice(at + 1)) }
+  })
+
 export function redisTarget(config: Config): RedisTarget {
+  if (config.REDIS_CLUSTER_NODES) {
+    return { url: config.REDIS_URL, cluster: hostPorts(config.REDIS_CLUSTER_NODES) }
+  }
   if (!config.REDIS_SENTINELS || !config.REDIS_SENTINEL_MASTER) return { url: config.REDIS_URL }
   return {
     url: config.REDIS_URL,
     sentinel: {
-      addresses: config.REDIS_SENTINELS.split(',').map((pair) => {
-        const at = pair.lastIndexOf(':')
-        return { host: pair.slice(0, at), port: Number(pair.slice(at + 1)) }
-      }),
+      addresses: hostPorts(config.REDIS_SENTINELS),
       master: config.REDIS_SENTINEL_MASTER,
       password: config.REDIS_SENTINEL_PASSWORD,
       tls: config.REDIS_SENTINEL_TLS,
@@ -92,16 +101,51 @@ export function createRedis(
           maxRetriesPerRequest: 1,
           retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1000),
         }
-  const redis = new Redis({
-    ...connectionOptions(typeof target === 'string' ? { url: target } : target),
-    lazyConnect: true,
-    enableAutoPipelining: true,
-    ...failFast,
-  })
+  const where = typeof target === 'string' ? { url: target } : target
+  const redis: Redis = where.cluster
+    ? clusterClient(where, failFast)
+    : new SingleRedis({
+        ...connectionOptions(where),
+        lazyConnect: true,
+        enableAutoPipelining: true,
+        ...failFast,
+      })
   redis.on('error', errorLogger(log, 'redis'))
   registerScripts(redis)
   if (options.replicaAcks) requireReplicaAcks(redis, options.replicaAcks)
   return redis
+}
+
+/**
+ * A Redis Cluster client sized for failover: a command follows up to 64
+ * redirections (MOVED, ASK, TRYAGAIN) and waits 100 ms between them while a
+ * replica takes over, where 16 let a failover's in-flight commands reach the
+ * application as errors; the slot map is refreshed on MOVED; reads go to
+ * masters (a buyer reloads an order right after checking out). Scripts are
+ * sent as EVALSHA (src/redis/scripts.ts), which the client routes by key.
+ */
+function clusterClient(target: RedisTarget, failFast: RedisOptions) {
+  const url = new URL(target.url)
+  const { enableOfflineQueue, maxRetriesPerRequest, retryStrategy, ...perNode } = failFast
+  return new Cluster(target.cluster ?? [], {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    maxRedirections: 64,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2_000,
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
+    redisOptions: {
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+      ...perNode,
+      ...(maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest }),
+    },
+  })
 }
 
 /** An `error` listener that logs each distinct error at most once a second. */
@@ -123,11 +167,18 @@ export function errorLogger(log: Logger | ((err: Error) => void), connection: st
  * Redis (an offline queue, no command timeout), whatever `redis` does.
  */
 export function patientDuplicate(redis: Redis): Redis {
-  return redis.duplicate({
+  const patient = {
     enableOfflineQueue: true,
     commandTimeout: undefined,
     maxRetriesPerRequest: null,
-  })
+  }
+  if (redis instanceof Cluster) {
+    return redis.duplicate(undefined, {
+      enableOfflineQueue: true,
+      redisOptions: { ...redis.options.redisOptions, ...patient },
+    })
+  }
+  return redis.duplicate(patient)
 }
 
 export type { Redis }

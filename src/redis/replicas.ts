@@ -1,5 +1,7 @@
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis as SingleRedis } from 'ioredis'
 import { perClient } from '../perClient.js'
+import { slotOf } from './slots.js'
+import type { Redis } from './types.js'
 
 /**
  * Acknowledging only what replicas hold. Redis replicates asynchronously, so a
@@ -47,12 +49,14 @@ export function acksRequired(redis: Redis): boolean {
  * timeout. `key`: a key the writes touched (in a cluster, the WAIT goes to
  * the node and connection that holds it).
  */
-export async function replicated(redis: Redis, _key?: string): Promise<void> {
-  const state = stateOf(redis)
-  const acks = state.acks
+export async function replicated(redis: Redis, key?: string): Promise<void> {
+  const acks = stateOf(redis).acks
   if (!acks) return
+  // One WAIT at a time per connection: in a cluster, the connection to the key's node.
+  const node = nodeOf(redis, key)
+  const state = stateOf(node)
   if (!state.inFlight) {
-    const sent = redis.wait(acks.replicas, acks.timeoutMs)
+    const sent = node.wait(acks.replicas, acks.timeoutMs)
     state.inFlight = sent
     const settle = () => {
       if (state.inFlight === sent) state.inFlight = undefined
@@ -61,4 +65,29 @@ export async function replicated(redis: Redis, _key?: string): Promise<void> {
   }
   const confirmed = await state.inFlight
   if (confirmed < acks.replicas) throw new ReplicaAckError(confirmed, acks.replicas)
+}
+
+/**
+ * The connection that carried the writes to `key`: the client itself, or in
+ * a cluster the connection to the master that holds the key's slot. WAIT
+ * counts only the writes of its own connection, and a keyless command would
+ * go to whichever node the client picks.
+ */
+export function nodeOf(redis: Redis, key?: string): SingleRedis {
+  if (!(redis instanceof Cluster)) return redis
+  if (key === undefined) throw new Error('a WAIT in a cluster needs the key it confirms')
+  // ioredis keeps its slot map and its connections per node; neither is in its typings.
+  const internal = redis as unknown as {
+    slots: string[][]
+    connectionPool: { getInstanceByKey(node: string): SingleRedis | undefined }
+  }
+  const master = internal.slots[slotOf(key)]?.[0]
+  const node = master === undefined ? undefined : internal.connectionPool.getInstanceByKey(master)
+  if (!node) throw new ReplicaAckError(0, stateOf(redis).acks?.replicas ?? 1)
+  return node
+}
+
+/** WAIT on the connection that wrote `key`: how many replicas hold its writes. */
+export function waitForReplicas(redis: Redis, key: string, replicas: number, timeoutMs: number) {
+  return nodeOf(redis, key).wait(replicas, timeoutMs)
 }

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { acksRequired, replicated } from './replicas.js'
+import { slotOf } from './slots.js'
+import type { Redis } from './types.js'
 
 /**
  * Loads the Lua scripts in `lua/` once and registers them with ioredis
@@ -50,6 +53,9 @@ export function readScript(file: string, included = new Set<string>()): string {
 }
 
 const sources = new Map(SCRIPT_NAMES.map((name) => [name, readScript(name)]))
+const shas = new Map(
+  [...sources].map(([name, lua]) => [name, createHash('sha1').update(lua).digest('hex')]),
+)
 
 export function registerScripts(redis: Redis): void {
   for (const [name, lua] of sources) redis.defineCommand(name, { lua })
@@ -97,12 +103,62 @@ export async function runScript(
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<RawReply> {
-  const command = (redis as unknown as Record<ScriptName, ScriptCommand>)[name]
-  const reply = await command.call(redis, keys.length, ...keys, ...args)
+  const reply =
+    redis instanceof Cluster
+      ? await inCluster(redis, name, keys, args)
+      : await (redis as unknown as Record<ScriptName, ScriptCommand>)[name].call(
+          redis,
+          keys.length,
+          ...keys,
+          ...args,
+        )
   if (acksRequired(redis) && !UNCONFIRMED.has(name) && !REFUSALS.has(String(reply[0]))) {
-    await replicated(redis)
+    await replicated(redis, keys[0])
   }
   return reply
+}
+
+/** Keys a script was given that lie in more than one slot: a bug in the caller, never sent. */
+export class CrossSlotError extends Error {
+  constructor(
+    readonly script: ScriptName,
+    readonly keys: readonly string[],
+  ) {
+    super(`script ${script} was given keys in more than one slot: ${keys.join(' ')}`)
+  }
+}
+
+/**
+ * In a cluster a script goes as EVALSHA, which the client routes (and
+ * auto-pipelines) by its first key; a custom command would be grouped by
+ * the slot of its key count. A node that does not know the script yet
+ * (NOSCRIPT: new, or a replica just promoted) gets it with EVAL. Keys in
+ * more than one slot are refused here, before Redis refuses them (CROSSSLOT).
+ */
+async function inCluster(
+  redis: Cluster,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<RawReply> {
+  const slot = keys[0] === undefined ? undefined : slotOf(keys[0])
+  if (keys.some((key) => slotOf(key) !== slot)) throw new CrossSlotError(name, keys)
+  try {
+    return (await redis.evalsha(
+      shas.get(name) as string,
+      keys.length,
+      ...keys,
+      ...args,
+    )) as RawReply
+  } catch (err) {
+    if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err
+    return (await redis.eval(
+      sources.get(name) as string,
+      keys.length,
+      ...keys,
+      ...args,
+    )) as RawReply
+  }
 }
 
 /** A reply code the wrapper does not know: a bug, never a silent 500. */

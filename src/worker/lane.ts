@@ -1,12 +1,15 @@
+import { Cluster } from 'ioredis'
 import type { Deps } from '../deps.js'
 import { FINAL_STATUSES } from '../orders/stateMachine.js'
 import { errorLogger, patientDuplicate, type Redis } from '../redis/client.js'
-import { ReplicaAckError } from '../redis/replicas.js'
+import { ReplicaAckError, waitForReplicas } from '../redis/replicas.js'
 import { storeDeadLetter } from './deadLetters.js'
 import { PoisonEventError, parseEvent, type StoreEvent } from './events.js'
 import { applyEvents, FencedError, StreamBehindError, stopStream } from './sink.js'
 
 export const CONSUMER_GROUP = 'postgres-writers'
+/** How long a polling lane waits after finding its stream empty (a cluster's lanes poll). */
+const IDLE_POLL_MS = 20
 
 type RawEntry = [id: string, fields: string[]]
 /** Entries read together, and the stream's entries-added count when they were read. */
@@ -169,7 +172,8 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
 
   async function read(from: '>' | '0'): Promise<Batch> {
     const conn = from === '>' ? (reader ?? redis) : redis
-    const block = from === '>' && running ? ['BLOCK', blockMs] : []
+    // Blocking only on a connection of the lane's own: in a cluster, reads poll (see start).
+    const block = from === '>' && running && reader ? ['BLOCK', blockMs] : []
     const args = [
       'GROUP',
       CONSUMER_GROUP,
@@ -197,7 +201,12 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
     const entriesAdded = entriesAddedOf(await conn.call('XINFO', 'STREAM', stream.events))
     const replicas = config.REDIS_REPLICA_ACKS
     if (replicas > 0) {
-      const acks = await conn.wait(replicas, config.REDIS_REPLICA_ACK_TIMEOUT_MS)
+      const acks = await waitForReplicas(
+        conn,
+        stream.events,
+        replicas,
+        config.REDIS_REPLICA_ACK_TIMEOUT_MS,
+      )
       if (acks < replicas) throw new ReplicaAckError(acks, replicas)
     }
     return { entries, entriesAdded }
@@ -270,6 +279,7 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
         const written = await drainOnce()
         // A partial batch: let events gather, so Postgres commits fewer, larger batches.
         if (lingerMs > 0 && written > 0 && written < batchSize) await sleep(lingerMs)
+        else if (written === 0 && !reader) await sleep(IDLE_POLL_MS)
         backoffMs = 100
       } catch (err) {
         if (!running) break
@@ -303,8 +313,12 @@ export function streamLane(deps: Deps, stream: LaneStream, options: LaneOptions)
     drainOnce,
     async start() {
       await ensureGroup()
-      reader = patientDuplicate(redis)
-      reader.on('error', errorLogger(log, 'stream reader'))
+      // One Redis: a blocking reader of the lane's own. A cluster: the lanes poll,
+      // pipelined per node, rather than hold a connection per lane to every node.
+      if (!(redis instanceof Cluster)) {
+        reader = patientDuplicate(redis)
+        reader.on('error', errorLogger(log, 'stream reader'))
+      }
       running = true
       loop = run()
     },
