@@ -23,6 +23,8 @@
     ARGV[1]    the lines' product ids, comma separated (checked against the order)
     ARGV[2]    reservation TTL, ms
     ARGV[3]    most events the stream may hold before checkouts are refused
+    ARGV[4]    when the reservation ends, ms: set by the holds an order across
+               partitions took first (holdLines.lua); '' to start it now
 
   Output:
     {'OK', orderJson, stockJson}             stockJson: the lines' products after this reservation
@@ -39,6 +41,7 @@
     {'CUSTOMER_REQUIRED', productId}
     {'LIMIT_EXCEEDED', productId, limit, held}
     {'BACKLOG_FULL', backlog}                Postgres is behind; refuse rather than fill Redis
+    {'HOLDS_EXPIRED'}                        the holds' time (ARGV[4]) ran out first; nothing changed
 ]]
 --- @include "orderLines"
 local k = { order = KEYS[2], reservations = KEYS[3], events = KEYS[4], openOrders = KEYS[6] }
@@ -62,6 +65,10 @@ if order.status == 'checkout' then
 end
 if order.status ~= 'draft' then
   return { 'INVALID_STATE', order.status }
+end
+local heldUntil = tonumber(ARGV[4])
+if heldUntil and now >= heldUntil then
+  return { 'HOLDS_EXPIRED' }
 end
 local backlog = redis.call('XLEN', k.events)
 if backlog >= tonumber(ARGV[3]) then
@@ -111,7 +118,7 @@ for i, p in ipairs(paired) do
   stock[i] = { id = p.line.product_id, available = available, reserved = reserved, sold = c.sold, v = v }
 end
 
-local reservedUntil = fmt(now + tonumber(ARGV[2]))
+local reservedUntil = fmt(heldUntil or (now + tonumber(ARGV[2])))
 order.status = 'checkout'
 order.reserved_until = reservedUntil
 order.updated_at = fmt(now)

@@ -4,6 +4,10 @@
   A product whose sale has ended is refused; one whose sale has not started yet
   may be put in a draft, ready for the moment checkout opens.
 
+  An order whose lines span partitions keeps them all, and records `parts` and
+  `home`, so every later script knows which lines are its own (the others are
+  held in their partitions: holdLines.lua).
+
   Resend rule: the order id is made before the call. An order that exists already
   answers OK with itself and changes nothing.
 
@@ -13,7 +17,7 @@
     KEYS[3]    events stream
     KEYS[4]    drafts sorted set (order id scored by when the draft expires, ms)
     KEYS[5]    open orders per customer hash
-    KEYS[6..]  product hashes, one per line
+    KEYS[6..]  product hashes of the lines in this partition, in line order
 
     ARGV[1]    order id
     ARGV[2]    customer id, '' for none
@@ -21,7 +25,11 @@
     ARGV[4]    most events the stream may hold before new orders are refused
     ARGV[5]    most drafts the store may hold at once
     ARGV[6]    most open orders one customer may hold
-    ARGV[7..]  one pair per line, in KEYS order: product id, quantity
+    ARGV[7]    lines in other partitions: JSON object, product id -> [unit price, name,
+               available units], checked there by inspectLines.lua; '' when there are none
+    ARGV[8]    the store's partitions, when the order spans several (else '')
+    ARGV[9]    the order's home partition (this one)
+    ARGV[10..] one pair per line, in line order: product id, quantity
 
   Output:
     {'OK', orderJson, productsJson}   productsJson maps product id -> [available units, name];
@@ -36,28 +44,31 @@
     {'CUSTOMER_REQUIRED', productId}
     {'LIMIT_EXCEEDED', productId, limit, 0}
 ]]
---- @include "common"
+--- @include "draftLine"
 local orderKey = KEYS[2]
 local eventsKey = KEYS[3]
 local draftsKey = KEYS[4]
 local openOrdersKey = KEYS[5]
 local orderId = ARGV[1]
 local customerId = ARGV[2]
-local FIRST_PRODUCT = 6
-
--- ARGV index of line i's product id (its quantity follows).
-local function lineArg(i)
-  return 2 * (i - FIRST_PRODUCT) + 7
-end
+local remote = ARGV[7] ~= '' and cjson.decode(ARGV[7]) or {}
+local FIRST_LINE = 10
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
 if redis.call('EXISTS', orderKey) == 1 then
   local products = {}
-  for i = FIRST_PRODUCT, #KEYS do
-    local p = redis.call('HMGET', KEYS[i], 'available', 'name')
-    products[ARGV[lineArg(i)]] = { tonumber(p[1] or '0'), p[2] or '' }
+  local key = 6
+  for i = FIRST_LINE, #ARGV, 2 do
+    local productId = ARGV[i]
+    if remote[productId] then
+      products[productId] = { remote[productId][3], remote[productId][2] }
+    else
+      local p = redis.call('HMGET', KEYS[key], 'available', 'name')
+      products[productId] = { tonumber(p[1] or '0'), p[2] or '' }
+      key = key + 1
+    end
   end
   return { 'OK', cjson.encode(hashToTable(orderKey)), cjson.encode(products) }
 end
@@ -80,38 +91,32 @@ local now = nowMs()
 local lines = {}
 local products = {}
 local total = 0
-for i = FIRST_PRODUCT, #KEYS do
-  local productId = ARGV[lineArg(i)]
-  local quantity = tonumber(ARGV[lineArg(i) + 1])
-  local p = redis.call('HMGET', KEYS[i], 'name', 'price', 'status', 'max_per_customer', 'available',
-    'sale_starts', 'sale_ends')
-  if not p[5] or p[3] ~= 'active' then
-    return { 'NOT_FOUND', productId }
+local key = 6
+for i = FIRST_LINE, #ARGV, 2 do
+  local productId = ARGV[i]
+  local quantity = tonumber(ARGV[i + 1])
+  local line = remote[productId]
+  if line then
+    line = { price = line[1], name = line[2], left = line[3] }
+  else
+    local refusal
+    line, refusal = checkDraftLine(KEYS[key], productId, quantity, customerId, now)
+    if not line then
+      return refusal
+    end
+    key = key + 1
   end
-  local closed, at = saleClosed(p[6], p[7], now)
-  if closed == 'SALE_ENDED' then
-    return { closed, productId, at }
-  end
-  local left = tonumber(p[5])
-  if quantity > left then
-    return { 'OUT_OF_STOCK', productId, left }
-  end
-  local limit = tonumber(p[4] or '')
-  if limit and customerId == '' then
-    return { 'CUSTOMER_REQUIRED', productId }
-  end
-  if limit and quantity > limit then
-    return { 'LIMIT_EXCEEDED', productId, limit, 0 }
-  end
-  local price = tonumber(p[2])
-  total = total + price * quantity
-  products[productId] = { left, p[1] }
-  lines[#lines + 1] = productId .. ':' .. fmt(quantity) .. ':' .. fmt(price)
+  total = total + line.price * quantity
+  products[productId] = { line.left, line.name }
+  lines[#lines + 1] = productId .. ':' .. fmt(quantity) .. ':' .. fmt(line.price)
 end
 
 redis.call('HSET', orderKey, 'id', orderId, 'status', 'draft', 'customer_id', customerId,
   'order_date', fmt(now), 'updated_at', fmt(now), 'total', fmt(total),
   'lines', table.concat(lines, ','), 'v', 1)
+if ARGV[8] ~= '' then
+  redis.call('HSET', orderKey, 'parts', ARGV[8], 'home', ARGV[9])
+end
 redis.call('ZADD', draftsKey, now + tonumber(ARGV[3]), orderId)
 if customerId ~= '' then
   redis.call('HINCRBY', openOrdersKey, customerId, 1)

@@ -40,7 +40,7 @@ if order.status ~= 'checkout' then
   redis.call('ZREM', k.reservations, ARGV[1])
   return { 'SKIPPED', order.status }
 end
-local paired = pairLines(parseLines(order.lines), { unpack(KEYS, 6) }, ARGV[2])
+local paired = pairLines(localLines(order, parseLines(order.lines)), { unpack(KEYS, 6) }, ARGV[2])
 if not paired then
   return { 'KEYS_MISMATCH' }
 end

@@ -12,6 +12,7 @@ import { periodic } from './jobs.js'
 import { createLogger, type Logger } from './logger.js'
 import { flushOutcomes } from './metrics/outcomes.js'
 import { expireDueReservations, expireStaleDrafts } from './orders/expirySweeper.js'
+import { auditHolds } from './orders/holds.js'
 import { relayHeads, shareHeads } from './orders/linesCache.js'
 import { checkPartitions, ensureHydrated, upgradeMarker } from './recovery/hydrate.js'
 import { loadStockIntoRedis } from './recovery/load.js'
@@ -116,6 +117,7 @@ function start(deps: Deps): (() => Promise<void>)[] {
       await ensureHydrated(deps)
       await expireDueReservations(deps)
       await expireStaleDrafts(deps)
+      await auditHolds(deps, config.EXPIRY_SWEEP_BATCH)
     }
     const sweeper = periodic('expiry-sweeper', config.EXPIRY_SWEEP_INTERVAL_MS, sweep, logger)
     sweeper.start()

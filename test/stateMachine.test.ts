@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   FINAL_STATUSES,
+  HOLD_TRANSITIONS,
   ORDER_STATUSES,
   PAYMENT_STATUSES,
   TRANSITIONS,
@@ -25,12 +26,12 @@ function readLua(script: ScriptName) {
     /** Statuses an HSET writes, or a shared helper is told to write. */
     sets: literals(
       source,
-      /'HSET',[^)]*?'status', '(\w+)'|order\.status = '(\w+)'|endReservation\([^)]*?, '(\w+)', '\w+', now\)|settle\(k, [^,]+, '(\w+)', '(\w+)'/g,
+      /'HSET',[^)]*?'status', '(\w+)'|order\.status = '(\w+)'|finishHold\(hold, h, paired, '\w+', '(\w+)'|endReservation\([^)]*?, '(\w+)', '\w+', now\)|settle\(k, [^,]+, '(\w+)', '(\w+)'/g,
     ),
     /** Event types appended, directly or through a helper. */
     events: literals(
       source,
-      /appendEvent\([^,]+, '(\w+)'|endReservation\([^)]*?, '\w+', '(\w+)', now\)|settle\(k, [^,]+, '\w+', '\w+', '(\w+)'/g,
+      /appendEvent\([^,]+, '(\w+)'|finishHold\(hold, h, paired, '\w+', '\w+', '(\w+)'|endReservation\([^)]*?, '\w+', '(\w+)', now\)|settle\(k, [^,]+, '\w+', '\w+', '(\w+)'/g,
     ),
     /** Statuses the script compares against before it moves. */
     guards: literals(source, /status [~=]= '(\w+)'/g),
@@ -54,8 +55,16 @@ describe('the order state machine', () => {
     }
   })
 
-  it('no other script sets an order or payment status', () => {
-    const others = SCRIPT_NAMES.filter((s) => !scriptsOf(TRANSITIONS).includes(s))
+  it.each(scriptsOf(HOLD_TRANSITIONS))('%s makes the hold transitions the table says', (script) => {
+    const rows = HOLD_TRANSITIONS.filter((t) => t.script === script)
+    const lua = readLua(script)
+    expect(lua.sets).toEqual(new Set(rows.map((t) => t.to)))
+    expect(lua.events).toEqual(new Set(rows.map((t) => t.event)))
+  })
+
+  it('no other script sets an order, payment or hold status', () => {
+    const declared = [...scriptsOf(TRANSITIONS), ...scriptsOf(HOLD_TRANSITIONS)]
+    const others = SCRIPT_NAMES.filter((s) => !declared.includes(s))
     for (const script of others) expect(readLua(script).sets, script).toEqual(new Set())
   })
 

@@ -28,14 +28,26 @@ local function pairLines(lines, lineKeys, productIdsCsv)
   return paired
 end
 
--- Loads the order at `orderKey` and pairs its lines with `lineKeys`.
+-- The lines this script moves stock for: all of them, or none for an order
+-- across partitions (its hash then names how many partitions there are,
+-- `parts`, and its `home`): every line of such an order is held in its own
+-- partition, the home's too (holdLines.lua), and its home scripts move only
+-- the order's status.
+local function localLines(order, lines)
+  if order.parts then
+    return {}
+  end
+  return lines
+end
+
+-- Loads the order at `orderKey` and pairs its local lines with `lineKeys`.
 -- Returns order, paired; or nil and the error reply.
 local function loadOrder(orderKey, lineKeys, productIdsCsv)
   local order = hashToTable(orderKey)
   if not order.status then
     return nil, { 'NOT_FOUND' }
   end
-  local paired = pairLines(parseLines(order.lines), lineKeys, productIdsCsv)
+  local paired = pairLines(localLines(order, parseLines(order.lines)), lineKeys, productIdsCsv)
   if not paired then
     return nil, { 'KEYS_MISMATCH' }
   end

@@ -56,6 +56,12 @@ export function failureToApiError(failure: Failure, subject: string): Error {
         `${subject}'s reservation has expired; its stock was released.`,
         { status: 'expired' },
       )
+    case 'HOLDS_EXPIRED':
+      return new ApiError(
+        'RESERVATION_EXPIRED',
+        `${subject}'s lines in other partitions were held too long without a checkout; nothing is reserved. Check out again.`,
+        { status: 'draft' },
+      )
     case 'OUT_OF_STOCK':
       return new ApiError(
         'OUT_OF_STOCK',

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js'
 import { releasedLines } from '../products/soldOut.js'
 import type { PartitionKeys } from '../redis/keys.js'
+import { endHolds, linesByPartition } from './holds.js'
 import { parseLines } from './records.js'
 import { expireDraftScript, expireOrderScript } from './scripts.js'
 
@@ -37,9 +38,13 @@ async function expireDueIn(deps: Deps, reservations: string, batch: number) {
     due.map(async (orderId) => {
       const raw = await redis.hget(keys.order(orderId), 'lines')
       const lines = raw === null ? [] : parseLines(raw)
-      const reply = await expireOrderScript(deps, orderId, lines)
-      // Released units: a sold-out hint in this process ends now (in others within a moment).
-      if (reply.code === 'OK') releasedLines(redis, lines)
+      const { local, remote } = linesByPartition(deps, keys.orderPartition(orderId), lines)
+      const reply = await expireOrderScript(deps, orderId, local)
+      if (reply.code === 'OK') {
+        await endHolds(deps, orderId, 'release', remote)
+        // Released units: a sold-out hint in this process ends now (in others within a moment).
+        releasedLines(redis, lines)
+      }
       return reply
     }),
   )

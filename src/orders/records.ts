@@ -21,6 +21,9 @@ export interface OrderRecord {
   lines: string
   reserved_until?: string
   payment_id?: string
+  /** An order whose lines span partitions: how many partitions the store has, and its home. */
+  parts?: string
+  home?: string
   v: string
 }
 

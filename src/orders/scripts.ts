@@ -28,7 +28,9 @@ function orderReply(
   if (raw[0] !== 'OK') return failureFrom(name, raw)
   const order = jsonValue<OrderRecord>(raw[1])
   if (raw[2] === undefined) return { code: 'OK', order }
-  const stock = jsonValue<{ id: string; available: string }[]>(raw[2])
+  // cjson writes an empty list as {}: an order across partitions moves no stock here.
+  const stock = jsonValue<{ id: string; available: string }[] | Record<string, never>>(raw[2])
+  if (!Array.isArray(stock)) return { code: 'OK', order }
   return {
     code: 'OK',
     order,
@@ -44,6 +46,11 @@ export interface NewOrder {
   maxBacklog: number
   maxDrafts: number
   maxOpenOrders: number
+  /**
+   * The lines in other partitions than the order's home, as inspectLines.lua
+   * checked them there: product id -> [unit price, name, available units].
+   */
+  remote?: ReadonlyMap<number, [price: number, name: string, available: number]>
 }
 
 /** lua/createOrder.lua, in the order's home partition (written into its id). */
@@ -59,7 +66,7 @@ export async function createOrderScript(ctx: Ctx, o: NewOrder) {
       home.events,
       home.drafts,
       home.openOrders,
-      ...o.lines.map((l) => keys.product(l.product_id)),
+      ...o.lines.filter((l) => !o.remote?.has(l.product_id)).map((l) => keys.product(l.product_id)),
     ],
     [
       o.orderId,
@@ -68,6 +75,9 @@ export async function createOrderScript(ctx: Ctx, o: NewOrder) {
       o.maxBacklog,
       o.maxDrafts,
       o.maxOpenOrders,
+      o.remote?.size ? JSON.stringify(Object.fromEntries(o.remote)) : '',
+      o.remote?.size ? keys.partitions : '',
+      home.index,
       ...o.lines.flatMap((l) => [l.product_id, l.quantity]),
     ],
   )
@@ -102,12 +112,14 @@ export async function checkoutOrderScript(
   lines: readonly LineRecord[],
   reservationTtlMs: number,
   maxBacklog: number,
+  heldUntil = '',
 ): Promise<OrderReply> {
   const line = lineKeys(ctx, lines)
   const raw = await runScript(ctx.redis, 'checkoutOrder', heldOrderKeys(ctx, orderId, line.keys), [
     line.productIds,
     reservationTtlMs,
     maxBacklog,
+    heldUntil,
   ])
   return orderReply('checkoutOrder', raw)
 }

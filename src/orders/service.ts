@@ -10,6 +10,7 @@ import { productNames, productsLive, rememberNames } from '../products/catalogue
 import { hintedSoldOut, hintSoldOut, releasedLines } from '../products/soldOut.js'
 import { isPartitionRebuilding } from '../recovery/hydrate.js'
 import { readArchived, readArchivedOrder } from './archive.js'
+import { endHolds, holdLinesScript, inspectLinesScript, linesByPartition } from './holds.js'
 import { cachedHead, rememberHead, rememberNewHead } from './linesCache.js'
 import {
   availability,
@@ -46,18 +47,27 @@ export async function loadLines(
   orderId: string,
   viewer: Viewer,
 ): Promise<LineRecord[]> {
+  return (await loadHead(deps, orderId, viewer)).lines
+}
+
+/** The lines and owner of an order still held in Redis, once the viewer may act on it. */
+export async function loadHead(
+  deps: Deps,
+  orderId: string,
+  viewer: Viewer,
+): Promise<{ lines: LineRecord[]; customerId: string }> {
   const { redis, keys } = deps
   const cached = cachedHead(redis, orderId)
   if (cached) {
     ensureVisible(viewer, cached.customerId, orderId)
-    return cached.lines
+    return cached
   }
   const [raw, customerId] = await redis.hmget(keys.order(orderId), 'lines', 'customer_id')
   if (typeof raw === 'string') {
     const head = { lines: parseLines(raw), customerId: customerId ?? '' }
     rememberHead(redis, orderId, head)
     ensureVisible(viewer, head.customerId, orderId)
-    return head.lines
+    return head
   }
   return orderGone(deps, orderId, viewer)
 }
@@ -189,6 +199,16 @@ async function placeDraft(
   // The order's home: its first line's partition, written into its id (src/ids.ts).
   const home = deps.keys.productPartition(lines[0]?.product_id ?? 0)
   const orderId = withPartition(givenId ?? newId(), home)
+  // Lines in other partitions are checked and priced there first (src/orders/holds.ts).
+  const { remote } = linesByPartition(deps, home, lines as LineRecord[])
+  const inspected = await Promise.all(
+    remote.map(([partition, theirs]) => inspectLinesScript(deps, partition, customerId, theirs)),
+  )
+  const priced = new Map<number, [number, string, number]>()
+  for (const reply of inspected) {
+    if (reply.code !== 'OK') throw failureToApiError(noteSoldOut(deps, reply), subject(orderId))
+    for (const [id, line] of reply.lines) priced.set(id, line)
+  }
   const reply = await createOrderScript(deps, {
     orderId,
     customerId,
@@ -197,6 +217,7 @@ async function placeDraft(
     maxBacklog: config.MAX_BACKLOG,
     maxDrafts: config.MAX_DRAFTS,
     maxOpenOrders: config.MAX_OPEN_ORDERS,
+    remote: priced,
   })
   if (reply.code !== 'OK') throw failureToApiError(noteSoldOut(deps, reply), subject(orderId))
   rememberNames(deps, reply.names)
@@ -274,26 +295,62 @@ function countRefusal(deps: Deps, err: unknown) {
 async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const { config } = deps
   // No sold-out hint here: a repeated checkout of a held reservation must still answer OK.
-  const lines = await loadLines(deps, orderId, viewer)
-  const reply = await checkoutOrderScript(
-    deps,
-    orderId,
-    lines,
-    config.RESERVATION_TTL_SECONDS * 1000,
-    config.MAX_BACKLOG,
-  )
-  if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
+  const head = await loadHead(deps, orderId, viewer)
+  const home = deps.keys.orderPartition(orderId)
+  const { local, remote } = linesByPartition(deps, home, head.lines)
+  const ttlMs = config.RESERVATION_TTL_SECONDS * 1000
+  // Across partitions: a hold in each other partition first, ascending (src/orders/holds.ts).
+  let until: string | undefined
+  const taken: [number, LineRecord[]][] = []
+  const releaseTaken = () => endHolds(deps, orderId, 'release', [...taken].reverse())
+  for (const [partition, lines] of remote) {
+    const hold = await holdLinesScript(deps, {
+      partition,
+      orderId,
+      home,
+      customerId: head.customerId,
+      lines,
+      reservationTtlMs: ttlMs,
+      until,
+      maxBacklog: config.MAX_BACKLOG,
+    })
+    if (hold.code === 'OK') {
+      until ??= hold.until
+      // A hold that existed (a resent checkout) is not this call's to release.
+      if (hold.created) taken.push([partition, lines])
+      continue
+    }
+    await releaseTaken()
+    if (hold.code !== 'RELEASED' && hold.code !== 'SOLD') {
+      throw failureToApiError(noteSoldOut(deps, hold), subject(orderId))
+    }
+    // This order's hold ended before: a draft's earlier attempt ran out (check out again);
+    // any other order answers as its status says, from the home partition, below.
+    const status = await deps.redis.hget(deps.keys.order(orderId), 'status')
+    if (status === 'draft') throw failureToApiError({ code: 'HOLDS_EXPIRED' }, subject(orderId))
+    until = undefined
+    taken.length = 0
+    break
+  }
+  const reply = await checkoutOrderScript(deps, orderId, local, ttlMs, config.MAX_BACKLOG, until)
+  if (reply.code !== 'OK') await releaseTaken()
+  if (reply.code === 'EXPIRED') {
+    releasedLines(deps.redis, head.lines)
+    await endHolds(deps, orderId, 'release', remote)
+  }
   return orderFrom(deps, reply, orderId, viewer)
 }
 
 export async function cancelOrder(deps: Deps, orderId: string, viewer: Viewer): Promise<Order> {
   const lines = await loadLines(deps, orderId, viewer)
+  const { local, remote } = linesByPartition(deps, deps.keys.orderPartition(orderId), lines)
   const order = await orderFrom(
     deps,
-    await cancelOrderScript(deps, orderId, lines, randomUUID()),
+    await cancelOrderScript(deps, orderId, local, randomUUID()),
     orderId,
     viewer,
   )
+  await endHolds(deps, orderId, 'release', remote)
   releasedLines(deps.redis, lines)
   return order
 }

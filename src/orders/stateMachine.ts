@@ -130,3 +130,25 @@ export function transitionOf(script: ScriptName, status: OrderStatus | null) {
 export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(
   ORDER_STATUSES.filter((s) => !TRANSITIONS.some((t) => t.from === s)),
 )
+
+/**
+ * The life of a hold: an order's lines reserved in one partition while the
+ * order spans several (src/orders/holds.ts). Taken by a checkout, it ends sold
+ * when the payment is confirmed, or released otherwise (a refusal elsewhere,
+ * cancel, expiry, reject, or the audit after a crash).
+ */
+export type HoldStatus = 'held' | 'released' | 'sold'
+
+export interface HoldTransition {
+  script: ScriptName
+  from: HoldStatus | null
+  to: HoldStatus
+  stock: StockMovement
+  event: EventType
+}
+
+export const HOLD_TRANSITIONS: readonly HoldTransition[] = [
+  { script: 'holdLines', from: null, to: 'held', stock: 'reserve', event: 'stock_held' },
+  { script: 'endHold', from: 'held', to: 'released', stock: 'release', event: 'stock_released' },
+  { script: 'endHold', from: 'held', to: 'sold', stock: 'sell', event: 'stock_sold' },
+]

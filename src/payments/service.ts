@@ -6,6 +6,7 @@ import { failureToApiError } from '../http/refusals.js'
 import { newId, withPartition } from '../ids.js'
 import { decimalToMinor, fromMinorUnits } from '../money.js'
 import { readArchived } from '../orders/archive.js'
+import { endHolds, linesByPartition } from '../orders/holds.js'
 import { iso } from '../orders/records.js'
 import type { OrderStatus } from '../orders/schemas.js'
 import { getOrder, loadLines, orderGone } from '../orders/service.js'
@@ -49,10 +50,16 @@ export async function payOrder(
 ): Promise<Payment> {
   const lines = await loadLines(deps, orderId, viewer)
   // The payment lives beside its order, in the order's home partition.
-  const paymentId = withPartition(operationId, deps.keys.orderPartition(orderId))
-  const reply = await payOrderScript(deps, orderId, lines, paymentId)
+  const home = deps.keys.orderPartition(orderId)
+  const paymentId = withPartition(operationId, home)
+  // A paid order's holds in other partitions stay: the hold audit keeps them while it is paid.
+  const { local, remote } = linesByPartition(deps, home, lines)
+  const reply = await payOrderScript(deps, orderId, local, paymentId)
   if (reply.code === 'NOT_FOUND') return orderGone(deps, orderId, viewer)
-  if (reply.code === 'EXPIRED') releasedLines(deps.redis, lines)
+  if (reply.code === 'EXPIRED') {
+    releasedLines(deps.redis, lines)
+    await endHolds(deps, orderId, 'release', remote)
+  }
   return paymentFrom(deps, reply, `Order ${orderId}`)
 }
 
@@ -112,8 +119,13 @@ async function settlePayment(
     throw failureToApiError({ code: 'INVALID_STATE', status: payment.status }, subject(paymentId))
   }
   const lines = await loadLines(deps, payment.order_id, { kind: 'admin' })
-  const reply = await settlePaymentScript(deps, script, payment, lines, randomUUID())
+  const home = deps.keys.orderPartition(payment.order_id)
+  const { local, remote } = linesByPartition(deps, home, lines)
+  const reply = await settlePaymentScript(deps, script, payment, local, randomUUID())
   const settled = paymentFrom(deps, reply, subject(paymentId))
+  // Then the order's holds in other partitions: sold, or back on sale (the audit finishes
+  // what a crash here leaves).
+  await endHolds(deps, payment.order_id, script === 'confirmPayment' ? 'sell' : 'release', remote)
   if (script === 'rejectPayment') {
     releasedLines(deps.redis, lines)
   }

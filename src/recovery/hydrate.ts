@@ -2,6 +2,7 @@ import { ConfigError } from '../config.js'
 import type { Deps } from '../deps.js'
 import { decimalToMinor } from '../money.js'
 import { orderLinesJson, type PersistedLine } from '../orders/archive.js'
+import { HOLD_AUDIT_GRACE_MS } from '../orders/holds.js'
 import { encodeLines } from '../orders/records.js'
 import type { PartitionKeys } from '../redis/keys.js'
 import { ReplicaAckError, replicated } from '../redis/replicas.js'
@@ -20,6 +21,7 @@ interface OpenOrderRow {
   total_amount: string
   reserved_until: Date | null
   version: number
+  spans: boolean
   lines: PersistedLine[]
   payment: {
     id: string
@@ -190,7 +192,7 @@ async function hydrate(deps: Deps, partition: number) {
 
   const orders = await sql<OpenOrderRow[]>`
     select o.id, o.status, o.customer_id, o.order_date, o.updated_date, o.total_amount::text,
-           o.reserved_until, o.version,
+           o.reserved_until, o.version, o.spans,
            ${orderLinesJson(sql)} as lines,
            (select json_build_object('id', pay.id, 'status', pay.status, 'amount', pay.amount::text,
               'payment_date', pay.payment_date, 'order_date', pay.order_date, 'version', pay.version)
@@ -208,13 +210,19 @@ async function hydrate(deps: Deps, partition: number) {
 
   // Units each customer holds (reserved or bought) of every product: a limit may be set later.
   const held = await sql<{ product_id: string; customer_id: string; units: string }[]>`
-    select d.product_id, o.customer_id, sum(d.quantity) as units
-    from order_details d
-    join orders o on o.id = d.order_id
-    join products p on p.id = d.product_id
-    where o.customer_id is not null and p.partition = ${partition}
-      and o.status in ('checkout', 'paid', 'payment_confirmed')
-    group by d.product_id, o.customer_id
+    select product_id, customer_id, sum(units) as units from (
+      select d.product_id, o.customer_id, d.quantity as units
+      from order_details d
+      join orders o on o.id = d.order_id and not o.spans
+      join products p on p.id = d.product_id
+      where o.customer_id is not null and p.partition = ${partition}
+        and o.status in ('checkout', 'paid', 'payment_confirmed')
+      union all
+      select product_id, customer_id, quantity
+      from order_holds
+      where partition = ${partition} and customer_id is not null and status in ('held', 'sold')
+    ) units
+    group by product_id, customer_id
   `
   // Open orders (drafts and checkouts) per customer, for MAX_OPEN_ORDERS.
   const open = await sql<{ customer_id: string; orders: number }[]>`
@@ -223,6 +231,25 @@ async function hydrate(deps: Deps, partition: number) {
       and partition = ${partition}
     group by customer_id
   `
+  // Holds of orders whose home is another partition, with their audit time.
+  const holds = await sql<
+    {
+      order_id: string
+      customer_id: string | null
+      lines: string
+      held_until: Date
+      version: number
+    }[]
+  >`
+    select order_id, min(customer_id) as customer_id, max(version) as version,
+           string_agg(product_id || ':' || quantity, ',' order by product_id) as lines,
+           min(held_until) as held_until
+    from order_holds where partition = ${partition} and status = 'held'
+    group by order_id
+  `
+  for (let i = 0; i < holds.length; i += CHUNK) {
+    await Promise.all(holds.slice(i, i + CHUNK).map((h) => restoreHold(deps, partition, h)))
+  }
   const pipeline = redis.pipeline()
   for (const row of held) {
     pipeline.hsetnx(keys.customerUnits(row.product_id), row.customer_id, row.units)
@@ -235,7 +262,38 @@ async function hydrate(deps: Deps, partition: number) {
     restored_orders: restored,
     customer_limits: held.length,
     customers_with_open_orders: open.length,
+    holds: holds.length,
   }
+}
+
+/** lua/restoreHold.lua: one hold of an order homed elsewhere, unless Redis still holds it. */
+function restoreHold(
+  { redis, keys }: Deps,
+  partition: number,
+  h: {
+    order_id: string
+    customer_id: string | null
+    lines: string
+    held_until: Date
+    version: number
+  },
+) {
+  const until = h.held_until.getTime()
+  const fields = {
+    order_id: h.order_id,
+    home: String(keys.orderPartition(h.order_id)),
+    customer_id: h.customer_id ?? '',
+    lines: h.lines,
+    until: String(until),
+    status: 'held',
+    v: String(h.version),
+  }
+  return runScript(
+    redis,
+    'restoreHold',
+    [keys.hold(partition, h.order_id), keys.partition(partition).holds],
+    [JSON.stringify(fields), until + HOLD_AUDIT_GRACE_MS],
+  )
 }
 
 /** lua/restoreOrder.lua: one open order (and its payment), unless Redis still holds it. */
@@ -258,6 +316,10 @@ function restoreOrder({ redis, keys, config }: Deps, part: PartitionKeys, order:
       ? { reserved_until: ms(order.reserved_until) }
       : {}),
     ...(order.payment ? { payment_id: order.payment.id } : {}),
+    // An order across partitions: its lines are held in their partitions (restored there).
+    ...(order.spans
+      ? { parts: String(keys.partitions), home: String(keys.orderPartition(order.id)) }
+      : {}),
   }
   const payment = order.payment && {
     id: order.payment.id,

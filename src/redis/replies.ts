@@ -18,6 +18,7 @@ export type Failure =
   | { code: 'SALE_NOT_STARTED'; productId: number; at: number }
   | { code: 'SALE_ENDED'; productId: number; at: number }
   | { code: 'INVALID'; field: string; reason: string }
+  | { code: 'HOLDS_EXPIRED' }
 
 /** Parses a refusal; a code no wrapper knows is thrown, so it is logged with the script's name. */
 export function failureFrom(script: ScriptName, raw: RawReply): Failure {
@@ -27,6 +28,7 @@ export function failureFrom(script: ScriptName, raw: RawReply): Failure {
     case 'REBUILDING':
     case 'KEYS_MISMATCH':
     case 'EXPIRED':
+    case 'HOLDS_EXPIRED':
       return { code }
     case 'BACKLOG_FULL':
       return { code, backlog: num(a) }

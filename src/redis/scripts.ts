@@ -31,6 +31,10 @@ export const SCRIPT_NAMES = [
   'restoreOrder',
   'updateProduct',
   'rateLimit',
+  'inspectLines',
+  'holdLines',
+  'endHold',
+  'restoreHold',
 ] as const
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
@@ -68,7 +72,14 @@ type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => P
  * bucket (losing one lets a caller in a little early, never sells anything),
  * and the rebuild's loads (the rebuild confirms them all before Redis is ready).
  */
-const UNCONFIRMED = new Set<ScriptName>(['stockCut', 'rateLimit', 'loadProduct', 'restoreOrder'])
+const UNCONFIRMED = new Set<ScriptName>([
+  'stockCut',
+  'rateLimit',
+  'loadProduct',
+  'restoreOrder',
+  'inspectLines',
+  'restoreHold',
+])
 
 /** Refusals: the script changed nothing, so there is nothing for a replica to confirm. */
 const REFUSALS = new Set([
@@ -90,6 +101,9 @@ const REFUSALS = new Set([
   'CHANGED',
   'NEGATIVE',
   'NOT_DUE',
+  'RELEASED',
+  'SOLD',
+  'HOLDS_EXPIRED',
 ])
 
 /**

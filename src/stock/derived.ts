@@ -13,7 +13,10 @@ export interface DerivedStock {
 
 /**
  * Derives every product's counters from the stock ledger and the persisted
- * orders, never from the Redis mirror (products.quantity). Used to load Redis
+ * orders, never from the Redis mirror (products.quantity). An order's lines
+ * count by the order's status, or, for an order across partitions, by their
+ * holds' (order_holds), as each partition's own stream wrote them: so each
+ * partition's counters agree with its own events. Used to load Redis
  * and hydrate it, and by the stock check.
  */
 export async function derivedStock(
@@ -31,8 +34,8 @@ export async function derivedStock(
   >`
     select p.id, p.stock_version as version,
            coalesce(l.total, 0)    as total,
-           coalesce(o.reserved, 0) as reserved,
-           coalesce(o.sold, 0)     as sold
+           coalesce(o.reserved, 0) + coalesce(h.reserved, 0) as reserved,
+           coalesce(o.sold, 0) + coalesce(h.sold, 0)         as sold
     from products p
     left join (
       select product_id, sum(quantity) as total from stock_ledger ${only('product_id')}
@@ -42,10 +45,18 @@ export async function derivedStock(
       select d.product_id,
              sum(d.quantity) filter (where o.status in ('checkout', 'paid')) as reserved,
              sum(d.quantity) filter (where o.status = 'payment_confirmed')   as sold
-      from order_details d join orders o on o.id = d.order_id
+      from order_details d
+      join orders o on o.id = d.order_id and not o.spans
       ${only('d.product_id')}
       group by d.product_id
     ) o on o.product_id = p.id
+    left join (
+      select product_id,
+             sum(quantity) filter (where status = 'held') as reserved,
+             sum(quantity) filter (where status = 'sold') as sold
+      from order_holds ${only('product_id')}
+      group by product_id
+    ) h on h.product_id = p.id
     ${only('p.id')}
     ${partitions ? sql`${productIds ? sql`and` : sql`where`} p.partition in ${sql(partitions)}` : sql``}
     order by p.id

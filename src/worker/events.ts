@@ -17,6 +17,9 @@ export const EVENT_TYPES = {
   stock_adjustment: 'restockProduct → stock_ledger, stock mirror',
   stock_reconciled: 'repairStock → stock mirror',
   product_updated: 'updateProduct → products (catalogue fields)',
+  stock_held: 'holdLines → order_holds, stock mirror',
+  stock_released: 'endHold → order_holds, stock mirror',
+  stock_sold: 'endHold → order_holds, stock mirror',
 } as const
 
 export type EventType = keyof typeof EVENT_TYPES
@@ -31,6 +34,19 @@ export interface StoreEvent {
   stock?: StockSnapshot[]
   ledger?: LedgerSnapshot
   product?: ProductSnapshot
+  hold?: HoldSnapshot
+}
+
+/** An order's hold of its lines in a partition other than its home (holdLines.lua). */
+export interface HoldSnapshot {
+  order_id: string
+  home: string
+  customer_id: string
+  /** 'productId:quantity' joined by ','. */
+  lines: string
+  until: string
+  status: 'held' | 'released' | 'sold'
+  v: string
 }
 
 /** A product's catalogue fields after updateProduct (strings; '' is none). */
@@ -94,5 +110,6 @@ export function parseEvent(id: string, flat: string[]): StoreEvent {
     stock: Array.isArray(stock) ? stock : [],
     ledger: json<LedgerSnapshot>('ledger'),
     product: json<ProductSnapshot>('product'),
+    hold: json<HoldSnapshot>('hold'),
   }
 }

@@ -2,6 +2,7 @@ import type { Sql } from '../db/client.js'
 import { toDecimalString } from '../money.js'
 import { parseLines } from '../orders/records.js'
 import type {
+  HoldSnapshot,
   OrderSnapshot,
   PaymentSnapshot,
   ProductSnapshot,
@@ -121,6 +122,10 @@ export async function applyEvents(
     events.flatMap((e) => (e.product ? [{ ...e.product, v: e.product.cv }] : [])),
     (p) => p.id,
   )
+  const holds = latest(
+    events.flatMap((e) => (e.hold ? [e.hold] : [])),
+    (h) => h.order_id,
+  )
 
   await sql.begin(async (tx) => {
     const [fence] = await tx<{ epoch: number }[]>`
@@ -153,6 +158,7 @@ export async function applyEvents(
     }
     if (stock.length > 0) await mirrorStock(tx as unknown as Sql, stock)
     if (products.length > 0) await updateCatalogue(tx as unknown as Sql, products)
+    if (holds.length > 0) await upsertHolds(tx as unknown as Sql, holds, partition)
     if (entriesAdded !== undefined) {
       // Last, so concurrent workers hold the row only for the moment before they commit.
       await tx`
@@ -182,6 +188,7 @@ async function upsertOrders(sql: Sql, orders: OrderSnapshot[], partition: number
     reserved_until: o.reserved_until ? Number(o.reserved_until) : null,
     version: Number(o.v),
     updated_at: Number(o.updated_at),
+    spans: o.parts !== undefined,
   }))
   // ON CONFLICT DO UPDATE, not a separate update: under concurrent workers it moves
   // a row another transaction has just committed. `xmax = 0` marks a row this
@@ -189,13 +196,13 @@ async function upsertOrders(sql: Sql, orders: OrderSnapshot[], partition: number
   const inserted = await sql<{ id: string }[]>`
     with written as (
       insert into orders (id, customer_id, status, order_date, total_amount, reserved_until,
-                          version, updated_date, partition)
+                          version, updated_date, partition, spans)
       select id, customer_id, status, to_timestamp(order_date / 1000.0), total_amount,
              to_timestamp(reserved_until / 1000.0), version, to_timestamp(updated_at / 1000.0),
-             ${partition}
+             ${partition}, spans
       from jsonb_to_recordset(${sql.json(rows)}) as o(
         id uuid, customer_id text, status text, order_date bigint, total_amount numeric,
-        reserved_until bigint, version integer, updated_at bigint)
+        reserved_until bigint, version integer, updated_at bigint, spans boolean)
       on conflict (id) do update set
         status = excluded.status,
         reserved_until = excluded.reserved_until,
@@ -267,6 +274,36 @@ async function mirrorStock(sql: Sql, stock: StockSnapshot[]) {
     set quantity = s.available, stock_version = s.v, updated_date = now()
     from jsonb_to_recordset(${sql.json(rows)}) as s(id bigint, available bigint, v bigint)
     where p.id = s.id and p.stock_version < s.v
+  `
+}
+
+/**
+ * stock_held, stock_released, stock_sold: a row per line of each hold, moved
+ * forward only by the hold's version.
+ */
+async function upsertHolds(sql: Sql, holds: HoldSnapshot[], partition: number) {
+  const rows = holds.flatMap((h) =>
+    [...h.lines.matchAll(/(\d+):(\d+)/g)].map(([, productId, quantity]) => ({
+      order_id: h.order_id,
+      product_id: Number(productId),
+      customer_id: h.customer_id || null,
+      quantity: Number(quantity),
+      status: h.status,
+      held_until: Number(h.until),
+      version: Number(h.v),
+    })),
+  )
+  await sql`
+    insert into order_holds (order_id, partition, product_id, customer_id, quantity, status,
+                             held_until, version)
+    select order_id, ${partition}, product_id, customer_id, quantity, status,
+           to_timestamp(held_until / 1000.0), version
+    from jsonb_to_recordset(${sql.json(rows)}) as h(
+      order_id uuid, product_id bigint, customer_id text, quantity integer, status text,
+      held_until bigint, version integer)
+    on conflict (order_id, product_id) do update set
+      status = excluded.status, version = excluded.version
+    where order_holds.version < excluded.version
   `
 }
 
