@@ -56,7 +56,14 @@ export async function startRedisCluster(options: { masters?: number } = {}) {
   const masters = options.masters ?? 3
   const dir = mkdtempSync(join(tmpdir(), 'store-cluster-'))
   const ports: number[] = []
-  for (let i = 0; i < masters * 2; i++) ports.push(await freePort())
+  // Each node's cluster bus gets a free port of its own: the default (port + 10000)
+  // lies past 65535 for much of the range the system hands out.
+  const busPorts = new Map<number, number>()
+  for (let i = 0; i < masters * 2; i++) {
+    const port = await freePort()
+    ports.push(port)
+    busPorts.set(port, await freePort())
+  }
   const children = new Map<number, ChildProcess>()
 
   function start(port: number) {
@@ -73,6 +80,8 @@ export async function startRedisCluster(options: { masters?: number } = {}) {
         nodeDir,
         '--cluster-enabled',
         'yes',
+        '--cluster-port',
+        String(busPorts.get(port)),
         '--cluster-config-file',
         'nodes.conf',
         '--cluster-node-timeout',
