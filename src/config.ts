@@ -90,6 +90,12 @@ export const ConfigSchema = z.object({
   /** After a batch smaller than WORKER_BATCH_SIZE, wait this long so the next one is bigger. */
   WORKER_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
   WORKER_CLAIM_IDLE_MS: positiveInt(30_000),
+  /**
+   * How long a worker's lease on a partition's lane lasts (renewed every third
+   * of it): the write-behind workers share the partitions, one writer each,
+   * and a stopped worker's lanes are taken over within about this long.
+   */
+  WORKER_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   MAX_BACKLOG: positiveInt(1_000_000),
   MAX_DRAFTS: positiveInt(500_000),
   DEAD_LETTER_MAX: positiveInt(10_000),

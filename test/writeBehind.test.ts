@@ -110,8 +110,10 @@ describe('several workers at once', () => {
   it('three workers draining the same stream while orders flow write each order once, in sync', async () => {
     await ctx.drain()
     const { body } = await store.addProduct({ name: 'Many workers', quantity: 10_000, price: 2 })
+    // Not exclusive: all three write the one partition at once, as a worker that lost its
+    // lease mid-batch does beside the one that took it over.
     const workers = ['w1', 'w2', 'w3'].map((consumer) =>
-      writeBehindWorker(ctx.deps, { consumer, batchSize: 20, blockMs: 50 }),
+      writeBehindWorker(ctx.deps, { consumer, batchSize: 20, blockMs: 50, exclusive: false }),
     )
     for (const worker of workers) await worker.start()
     const acknowledged = await runTraffic(store, body.data.id, {
@@ -173,6 +175,93 @@ describe('several workers at once', () => {
     const [row] = await ctx.deps
       .sql`select count(*)::int as n from orders where id = any(${orders})`
     expect(row?.n).toBe(3)
+  })
+})
+
+describe('workers sharing the lanes', () => {
+  it("share the partitions one writer each, and a survivor takes over a stopped worker's lanes", async () => {
+    const shared = await createTestContext({ PARTITIONS: '4' })
+    const { redis, keys } = shared.deps
+    const holders = () => Promise.all(keys.allPartitions.map((part) => redis.get(part.laneLease)))
+    const workers = ['a', 'b'].map((consumer) =>
+      writeBehindWorker(shared.deps, { consumer, leaseMs: 300, blockMs: 50 }),
+    )
+    const [a, b] = workers as [(typeof workers)[0], (typeof workers)[0]]
+    try {
+      const sharedStore = api(shared)
+      const products: number[] = []
+      for (let i = 0; i < 4; i++) {
+        const { body } = await sharedStore.addProduct({
+          name: `Lane ${i}`,
+          quantity: 100,
+          price: 1,
+        })
+        products.push(body.data.id)
+      }
+      await a.start()
+      await b.start()
+      // Two each, and each partition's lease names the one worker whose lane runs.
+      await expect
+        .poll(() => [a.lanes().length, b.lanes().length], { timeout: 5_000, interval: 20 })
+        .toEqual([2, 2])
+      const byLease = await holders()
+      for (const part of keys.allPartitions) {
+        const runsIn = a.lanes().includes(part.index) ? 'a' : 'b'
+        expect(byLease[part.index], `partition ${part.index}`).toBe(runsIn)
+      }
+      const orders = async () => {
+        for (const productId of products) {
+          const created = await sharedStore.createOrder({
+            products: [{ product_id: productId, quantity: 1 }],
+          })
+          expect(created.status).toBe(200)
+          expect((await sharedStore.checkout(created.body.data.id)).status).toBe(200)
+        }
+      }
+      await orders()
+      await expect.poll(() => writeBehindStatus(shared.deps).then((s) => s.backlog)).toBe(0)
+
+      // a stops: its lanes are b's within a lease or so, and b writes every partition.
+      await a.stop()
+      await expect.poll(() => b.lanes(), { timeout: 5_000, interval: 20 }).toEqual([0, 1, 2, 3])
+      expect(await holders()).toEqual(['b', 'b', 'b', 'b'])
+      await orders()
+      await expect.poll(() => writeBehindStatus(shared.deps).then((s) => s.backlog)).toBe(0)
+      await b.stop()
+      expect(await holders()).toEqual([null, null, null, null])
+      await expectAllInSync(shared)
+    } finally {
+      for (const worker of workers) await worker.stop()
+      await shared.close()
+    }
+  })
+  it("takes over a crashed worker's lanes once its leases run out", async () => {
+    const shared = await createTestContext({ PARTITIONS: '4' })
+    const { redis, keys } = shared.deps
+    // What a crashed worker leaves behind: its leases on two lanes and its heartbeat.
+    for (const p of [0, 1]) await redis.set(keys.partition(p).laneLease, 'crashed', 'PX', 400)
+    await redis.zadd(keys.workers, Date.now() + 400, 'crashed')
+    const survivor = writeBehindWorker(shared.deps, { consumer: 'survivor', leaseMs: 300 })
+    try {
+      const sharedStore = api(shared)
+      const { body } = await sharedStore.addProduct({ name: 'Orphan lane', quantity: 5, price: 1 })
+      expect(keys.productPartition(body.data.id)).toBe(1)
+      await survivor.start()
+      await expect.poll(() => survivor.lanes(), { timeout: 5_000, interval: 10 }).toEqual([2, 3])
+      // An order in the crashed worker's partition waits until its lease runs out, then goes.
+      const created = await sharedStore.createOrder({
+        products: [{ product_id: body.data.id, quantity: 1 }],
+      })
+      expect(created.status).toBe(200)
+      expect(await redis.xlen(keys.partition(1).events)).toBe(1)
+      await expect
+        .poll(() => survivor.lanes(), { timeout: 5_000, interval: 10 })
+        .toEqual([0, 1, 2, 3])
+      await expect.poll(() => redis.xlen(keys.partition(1).events), { timeout: 5_000 }).toBe(0)
+    } finally {
+      await survivor.stop()
+      await shared.close()
+    }
   })
 })
 

@@ -70,6 +70,8 @@ export function storeKeys(prefix: string, partitions = 1) {
     seq: `${tag}:seq`,
     /** Holds of orders whose home is another partition, scored by when to audit them (ms). */
     holds: `${tag}:holds`,
+    /** The worker that writes this partition's stream now (lua/laneLease.lua). */
+    laneLease: `${tag}:lane-lease`,
   }))
 
   return {
@@ -110,6 +112,8 @@ export function storeKeys(prefix: string, partitions = 1) {
       spread(
         `idempotency:${createHash('sha256').update(scope).update('\0').update(key).digest('base64url')}`,
       ),
+    /** Live write-behind workers, scored by when their heartbeat runs out (ms): they share the lanes. */
+    workers: `${store}:workers`,
     deadLetters: `${store}:events:dead`,
     /** Dead letters dropped because the dead-letter stream was full. */
     deadLettersDropped: `${store}:events:dead:dropped`,

@@ -35,6 +35,7 @@ export const SCRIPT_NAMES = [
   'holdLines',
   'endHold',
   'restoreHold',
+  'laneLease',
 ] as const
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
@@ -79,6 +80,8 @@ const UNCONFIRMED = new Set<ScriptName>([
   'restoreOrder',
   'inspectLines',
   'restoreHold',
+  // A lease lost in a failover lets another worker write too: every write is idempotent.
+  'laneLease',
 ])
 
 /** Refusals: the script changed nothing, so there is nothing for a replica to confirm. */
