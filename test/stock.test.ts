@@ -35,6 +35,7 @@ describe('GET /api/v1/check-product-quantity', () => {
     expect(status).toBe(200)
     expect(Object.keys(body.data).sort()).toEqual([
       'generated_at',
+      'holds',
       'pagination',
       'products',
       'totals',
@@ -42,6 +43,7 @@ describe('GET /api/v1/check-product-quantity', () => {
       'write_behind',
     ])
     expect(body.data.write_behind).toEqual({ backlog: 0, lag_ms: 0 })
+    expect(body.data.holds).toEqual({ overdue: 0, orphaned: [], missing: [] })
     expect(body.data.products).toEqual([
       {
         product_id: productId,

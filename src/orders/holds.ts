@@ -182,7 +182,7 @@ export async function endHolds(
 }
 
 /** What the audit needs of a hold's order: its status, and when its reservation ends. */
-async function orderState(deps: Pick<Deps, 'redis' | 'keys' | 'sql'>, orderId: string) {
+export async function holdOrderState(deps: Pick<Deps, 'redis' | 'keys' | 'sql'>, orderId: string) {
   const [status, reservedUntil] = await deps.redis.hmget(
     deps.keys.order(orderId),
     'status',
@@ -198,6 +198,27 @@ async function orderState(deps: Pick<Deps, 'redis' | 'keys' | 'sql'>, orderId: s
   return row
     ? { status: row.status, reservedUntil: row.reserved_until?.getTime() ?? 0 }
     : { status: 'none', reservedUntil: 0 }
+}
+
+/**
+ * What becomes of a hold whose end has passed, by its order: kept while the
+ * order is paid (payment pins the holds), still holds its reservation, or is
+ * not known yet (its home partition is being rebuilt); sold once the payment
+ * is confirmed; released otherwise.
+ */
+export function holdSettlement(status: string, reservedUntil: number, now: number) {
+  if (status === 'unknown' || status === 'paid' || (status === 'checkout' && reservedUntil > now))
+    return 'keep' as const
+  return status === 'payment_confirmed' ? ('sell' as const) : ('release' as const)
+}
+
+/** A hold's lines, from its record ('productId:quantity' joined by ','). */
+export function holdLinesOf(encoded: string) {
+  return [...encoded.matchAll(/(\d+):(\d+)/g)].map(([, id, quantity]) => ({
+    product_id: Number(id),
+    quantity: Number(quantity),
+    price: 0,
+  }))
 }
 
 /**
@@ -221,23 +242,15 @@ export async function auditHolds(
         await deps.redis.zrem(part.holds, orderId)
         continue
       }
-      const lines = [...hold.lines.matchAll(/(\d+):(\d+)/g)].map(([, id, quantity]) => ({
-        product_id: Number(id),
-        quantity: Number(quantity),
-        price: 0,
-      }))
-      const { status, reservedUntil } = await orderState(deps, orderId)
+      const lines = holdLinesOf(hold.lines)
+      const { status, reservedUntil } = await holdOrderState(deps, orderId)
       const now = Date.now()
-      if (
-        status === 'unknown' ||
-        status === 'paid' ||
-        (status === 'checkout' && reservedUntil > now)
-      ) {
+      const action = holdSettlement(status, reservedUntil, now)
+      if (action === 'keep') {
         const recheck = Math.max(now, reservedUntil) + HOLD_AUDIT_GRACE_MS
         await deps.redis.zadd(part.holds, recheck, orderId)
         continue
       }
-      const action = status === 'payment_confirmed' ? 'sell' : 'release'
       deps.logger.warn(
         { order_id: orderId, partition: part.index, order_status: status, action },
         'hold audit: an order hold outlived its reservation; settling it against its order',

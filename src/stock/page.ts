@@ -8,6 +8,7 @@ import {
   type ProductCheck,
   type WriteBehindView,
 } from './check.js'
+import { checkHolds, type HoldsView } from './holds.js'
 import { type StockTotals, stockTotals } from './verdicts.js'
 
 /** A sale window "soon": it opens within this long. */
@@ -36,6 +37,7 @@ export interface StockReport {
   window_days: number
   write_behind: WriteBehindView
   totals: StockTotals
+  holds: HoldsView
   pagination: { page: number; per_page: number; total: number; total_pages: number }
   products: ProductCheck[]
 }
@@ -78,7 +80,7 @@ function filters(sql: Sql, query: PageQuery) {
 export async function stockCheckPage(deps: Deps, query: PageQuery): Promise<StockReport> {
   const { sql } = deps
   const where = filters(sql, query)
-  const [[counted], ids, totals, context] = await Promise.all([
+  const [[counted], ids, totals, context, holds] = await Promise.all([
     sql<{ total: number }[]>`
       select count(*)::int as total
       from products p left join stock_verdicts v on v.product_id = p.id
@@ -93,6 +95,7 @@ export async function stockCheckPage(deps: Deps, query: PageQuery): Promise<Stoc
     `,
     stockTotals(deps),
     checkContext(deps),
+    checkHolds(deps),
   ])
   const { checks } = await checkProducts(
     deps,
@@ -106,6 +109,7 @@ export async function stockCheckPage(deps: Deps, query: PageQuery): Promise<Stoc
     window_days: query.windowDays,
     write_behind: context.writeBehind,
     totals,
+    holds,
     pagination: {
       page: query.page,
       per_page: query.perPage,

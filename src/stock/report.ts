@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js'
 import { runFullCheck } from './fullCheck.js'
+import { checkHolds } from './holds.js'
 import { stockTotals } from './verdicts.js'
 
 /** Most drifting or low products the report logs one by one; the rest are counted. */
@@ -37,6 +38,15 @@ export async function publishStockReport(deps: Deps) {
       'low stock',
     )
   }
+  const holds = await checkHolds(deps)
+  for (const hold of [...holds.orphaned, ...holds.missing].slice(0, LOGGED)) {
+    deps.logger.warn(
+      hold,
+      hold.action
+        ? 'an order hold outlived its order: the hold audit will settle it'
+        : 'an open order across partitions misses a hold',
+    )
+  }
   const untold = Math.max(0, check.drift - LOGGED) + Math.max(0, check.low_stock - LOGGED)
   if (untold > 0) {
     deps.logger.warn({ more: untold }, 'more drifting or low products: see the stock check')
@@ -45,6 +55,7 @@ export async function publishStockReport(deps: Deps) {
     generated_at: check.generated_at,
     totals: await stockTotals(deps),
     full_check: counts,
+    holds,
     drift: drifted,
     low_stock: low,
   }

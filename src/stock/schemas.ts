@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { MAX_ID, text } from '../http/text.js'
 import { PaginationSchema } from '../products/schemas.js'
+import { HOLDS_LISTED } from './holds.js'
 
 const Counters = z.object({ available: z.int(), reserved: z.int(), sold: z.int() })
 
@@ -76,6 +77,22 @@ export const ProductCheckSchema = z
   })
   .openapi('ProductStockCheck')
 
+const HoldProblemSchema = z
+  .object({
+    order_id: z.string(),
+    partition: z.int(),
+    order_status: z
+      .string()
+      .openapi({ description: "The order's status in its home partition; `none`: no such order." }),
+    lines: z.array(z.object({ product_id: z.int(), quantity: z.int() })).optional(),
+    held_until: z.string().optional(),
+    action: z
+      .enum(['release', 'sell'])
+      .optional()
+      .openapi({ description: 'What the hold audit will do with it.' }),
+  })
+  .openapi('HoldProblem')
+
 export const StockReportSchema = z
   .object({
     generated_at: z.string(),
@@ -109,6 +126,26 @@ export const StockReportSchema = z
       .openapi({
         description:
           'The whole shop, from the last verdict on each product (a product not checked yet counts as pending).',
+      }),
+    holds: z
+      .object({
+        overdue: z.int().openapi({
+          description:
+            'Holds past their audit time, in every partition: the sweeper settles them within a ' +
+            'second, so a count that stays up means no sweeper runs.',
+        }),
+        orphaned: z.array(HoldProblemSchema).openapi({
+          description:
+            'Holds past their end that no order needs any more (a checkout that stopped between ' +
+            'its holds and its commit): units reserved for nobody until the audit settles them.',
+        }),
+        missing: z.array(HoldProblemSchema).openapi({
+          description:
+            'Orders across partitions, checked out or paid, whose hold in a partition is gone.',
+        }),
+      })
+      .openapi({
+        description: `The holds of orders across partitions, checked against their orders (at most ${HOLDS_LISTED} listed of each kind).`,
       }),
     pagination: PaginationSchema,
     products: z.array(ProductCheckSchema).openapi({
