@@ -302,7 +302,14 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
   // Across partitions: a hold in each other partition first, ascending (src/orders/holds.ts).
   let until: string | undefined
   const taken: [number, LineRecord[]][] = []
-  const releaseTaken = () => endHolds(deps, orderId, 'release', [...taken].reverse())
+  const releaseTaken = async () => {
+    await endHolds(deps, orderId, 'release', [...taken].reverse())
+    // Units back on sale: this process's sold-out hints on them end now.
+    releasedLines(
+      deps.redis,
+      taken.flatMap(([, lines]) => lines),
+    )
+  }
   for (const [partition, lines] of remote) {
     const hold = await holdLinesScript(deps, {
       partition,
