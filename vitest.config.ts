@@ -24,6 +24,8 @@ export default defineConfig({
     exclude: [
       ...configDefaults.exclude,
       'test/fixtures/**',
+      // They need a Redis Cluster: `npm run test:cluster` (vitest.cluster.config.ts) starts one.
+      'test/redis-cluster/**',
       ...(process.env.TEST_FAST === '1' ? SLOW : []),
     ],
     setupFiles: ['test/setup.ts'],

@@ -26,6 +26,7 @@ import { createSql } from '../src/db/client.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
 import { measureDrain } from './drain.js'
+import { redisTimeUs } from './lib/redisTime.js'
 import { deletePrefix, REDIS_URL, scratchDatabase } from './lib/scratch.js'
 
 const args = process.argv.slice(2)
@@ -341,19 +342,7 @@ try {
       usec: Number(usec),
     }),
   )
-  // Redis counts a command a script runs twice: in the script's EVALSHA and under its own
-  // name. So: the scripts' time, plus the commands no script uses (the worker's, the reads).
-  // EXEC likewise includes the commands it ran, which are counted under their own names.
-  const inScripts = new Set(
-    [...readdirSync('lua'), ...readdirSync('lua/includes').map((f) => `includes/${f}`)]
-      .filter((f) => f.endsWith('.lua'))
-      .flatMap((f) => [...readFileSync(`lua/${f}`, 'utf8').matchAll(/redis\.call\('(\w+)'/g)])
-      .map((m) => (m[1] ?? '').toLowerCase()),
-  )
-  const redisUs = commandStats
-    .filter((c) => c.command !== 'exec')
-    .filter((c) => c.command.startsWith('eval') || !inScripts.has(c.command))
-    .reduce((sum, c) => sum + c.usec, 0)
+  const redisUs = redisTimeUs(commandStats)
   const cpuAfter = /used_cpu_sys:([\d.]+)[\s\S]*used_cpu_user:([\d.]+)/.exec(
     (await redis.info('cpu')) as string,
   )

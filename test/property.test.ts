@@ -70,7 +70,7 @@ async function forceExpiry(orderId: string) {
   const { redis, keys } = ctx.deps
   if ((await redis.hget(keys.order(orderId), 'status')) !== 'checkout') return
   await redis.hset(keys.order(orderId), 'reserved_until', '1')
-  await redis.zadd(keys.reservations, 1, orderId)
+  await redis.zadd(keys.partition(keys.orderPartition(orderId)).reservations, 1, orderId)
   await expireDueReservations(ctx.deps)
 }
 

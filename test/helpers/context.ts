@@ -83,6 +83,10 @@ export async function createTestContext(
     CATALOGUE_CACHE_MS: '0',
     // TEST_PARTITIONS=N runs a file's store spread over N partitions (on one Redis, or a cluster).
     PARTITIONS: process.env.TEST_PARTITIONS ?? '1',
+    // The cluster suite (vitest.cluster.config.ts) runs every store on its Redis Cluster.
+    ...(process.env.TEST_REDIS_CLUSTER_NODES
+      ? { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES }
+      : {}),
     ...env,
   })
   // As an API process connects: nothing queued while Redis is away.

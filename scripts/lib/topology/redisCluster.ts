@@ -26,6 +26,24 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
+/** Runs `use` on a connection to one node, closed after. */
+async function onNode<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
+  const node = probe(port)
+  try {
+    await node.connect()
+    return await use(node)
+  } finally {
+    node.disconnect()
+  }
+}
+
+/** A node's Redis time by command since its stats were last reset (INFO commandstats). */
+export interface CommandStat {
+  command: string
+  calls: number
+  usec: number
+}
+
 /** One node's view: `cluster_state` and which nodes are masters with slots. */
 async function clusterView(port: number) {
   const node = probe(port)
@@ -169,6 +187,50 @@ export async function startRedisCluster(options: { masters?: number } = {}) {
     },
     /** kill -9 of one node. */
     kill,
+    /** Starts a node killed before, on its port, with its data and cluster config. */
+    restart: async (port: number) => {
+      start(port)
+      await until(`node ${port}`, () =>
+        onNode(port, async (node) => ((await node.ping()) === 'PONG' ? true : undefined)),
+      )
+    },
+    /** Zeroes every master's command stats (CONFIG RESETSTAT). */
+    async resetStats() {
+      const masters = await this.masters()
+      await Promise.all(masters.map((port) => onNode(port, (node) => node.config('RESETSTAT'))))
+    },
+    /** Each master's Redis time by command since the last reset. */
+    async commandStats(): Promise<{ port: number; commands: CommandStat[] }[]> {
+      const masters = await this.masters()
+      return Promise.all(
+        masters.map(async (port) => {
+          const info = String(await onNode(port, (node) => node.info('commandstats')))
+          const commands = [...info.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)].map(
+            ([, command, calls, usec]) => ({
+              command: command ?? '',
+              calls: Number(calls),
+              usec: Number(usec),
+            }),
+          )
+          return { port, commands }
+        }),
+      )
+    },
+    /** How many keys matching `pattern` each master holds. */
+    async keyCounts(pattern: string): Promise<{ port: number; keys: number }[]> {
+      const masters = await this.masters()
+      return Promise.all(
+        masters.map(async (port) => {
+          let keys = 0
+          await onNode(port, async (node) => {
+            for await (const batch of node.scanStream({ match: pattern, count: 1000 })) {
+              keys += (batch as string[]).length
+            }
+          })
+          return { port, keys }
+        }),
+      )
+    },
     /** Waits until every live node sees the cluster ok, with `masters` masters serving slots. */
     settled: (count = masters) =>
       untilSettled(
