@@ -20,9 +20,14 @@ async function partitionBacklog({ redis }: Pick<Deps, 'redis'>, events: string) 
  * oldest one, and the incidents: events in the dead-letter stream, and events
  * dropped because it was full.
  */
-export async function writeBehindStatus({ redis, keys }: Pick<Deps, 'redis' | 'keys'>) {
+export async function writeBehindStatus(
+  { redis, keys }: Pick<Deps, 'redis' | 'keys'>,
+  /** Only these partitions (readiness leaves out those whose Redis does not answer). */
+  only?: readonly number[],
+) {
+  const parts = only ? keys.allPartitions.filter((p) => only.includes(p.index)) : keys.allPartitions
   const [partitions, deadLetters, dropped] = await Promise.all([
-    Promise.all(keys.allPartitions.map((part) => partitionBacklog({ redis }, part.events))),
+    Promise.all(parts.map((part) => partitionBacklog({ redis }, part.events))),
     redis.xlen(keys.deadLetters),
     redis.get(keys.deadLettersDropped),
   ])

@@ -187,8 +187,32 @@ export async function startRedisCluster(options: { masters?: number } = {}) {
     },
     /** kill -9 of one node. */
     kill,
-    /** Starts a node killed before, on its port, with its data and cluster config. */
-    restart: async (port: number) => {
+    /** A master's port and its replicas', as the cluster sees them now. */
+    async shardOf(masterPort: number): Promise<number[]> {
+      const live = ports.find((p) => children.get(p)?.exitCode === null) as number
+      const nodes = String(await onNode(live, (node) => node.call('CLUSTER', 'NODES')))
+      const rows = nodes
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' '))
+        .map(([id, address, , masterId]) => ({
+          id,
+          masterId,
+          port: Number(address?.split('@')[0]?.split(':')[1]),
+        }))
+      const master = rows.find((r) => r.port === masterPort)
+      return [masterPort, ...rows.filter((r) => r.masterId === master?.id).map((r) => r.port)]
+    },
+    /**
+     * Starts a node killed before, on its port, with its cluster config; with
+     * `empty`, without its data (a machine replaced, a disk lost).
+     */
+    restart: async (port: number, options: { empty?: boolean } = {}) => {
+      if (options.empty) {
+        for (const data of ['appendonlydir', 'dump.rdb']) {
+          rmSync(join(dir, String(port), data), { recursive: true, force: true })
+        }
+      }
       start(port)
       await until(`node ${port}`, () =>
         onNode(port, async (node) => ((await node.ping()) === 'PONG' ? true : undefined)),
