@@ -18,13 +18,12 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import autocannon from 'autocannon'
+import { writeFileSync } from 'node:fs'
 import { createSql } from '../src/db/client.js'
 import { createRedis } from '../src/redis/client.js'
 import { storeKeys } from '../src/redis/keys.js'
+import { generator, type Round, round } from './bench/driver.js'
+import { cpuBetween, cpuShare, processCpu, rssMb } from './bench/proc.js'
 import { measureDrain } from './drain.js'
 import { redisTimeUs } from './lib/redisTime.js'
 import { deletePrefix, REDIS_URL, scratchDatabase } from './lib/scratch.js'
@@ -33,167 +32,14 @@ const args = process.argv.slice(2)
 const QUICK = args.includes('--quick')
 const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10))
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64)
 // The targets are for one API process beside the jobs process (issue 10); BENCH_WEB_CONCURRENCY
 // measures the cluster `npm start` runs on a bigger machine.
 const API_PROCESSES = process.env.BENCH_WEB_CONCURRENCY ?? '1'
 const ADMIN_TOKEN = randomBytes(24).toString('base64url')
 const PORT = 15_000 + Math.floor(Math.random() * 5_000)
 const BENCH_PORT = PORT + 1
-const work = mkdtempSync(join(tmpdir(), 'store-bench-'))
-const useWrk = (() => {
-  try {
-    execSync('wrk --version', { stdio: 'ignore' })
-    return true
-  } catch (err) {
-    return (err as { status?: number }).status === 1 // wrk --version exits 1 after printing
-  }
-})()
-
-interface Round {
-  round: string
-  rps: number
-  p50_ms: number
-  p99_ms: number
-  non2xx: number
-  errors: number
-  generator_cpu_pct: number
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const json = { 'content-type': 'application/json' }
-
-/** A wrk script: the request (one body, or one per id from a file) and a JSON summary line. */
-function wrkScript(name: string, method: string, body: string | null, idsFile?: string) {
-  const request = idsFile
-    ? `local ids = {}
-for line in io.lines("${idsFile}") do ids[#ids + 1] = line end
-local i = 0
-request = function()
-  i = i + 1
-  local id = ids[((i - 1) % #ids) + 1]
-  return wrk.format("${method}", nil, { ["Content-Type"] = "application/json" }, '{"order_id":"' .. id .. '"}')
-end`
-    : `wrk.method = "${method}"
-${body === null ? '' : `wrk.body = '${body}'\nwrk.headers["Content-Type"] = "application/json"`}`
-  const file = join(work, `${name}.lua`)
-  writeFileSync(
-    file,
-    `${request}
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('\\nRESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non2xx":%d,"errors":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
-`,
-  )
-  return file
-}
-
-/** One round with wrk (its own CPU time read from the shell's `times`). */
-async function runWrk(title: string, url: string, script: string, seconds: number): Promise<Round> {
-  const child = spawn('sh', [
-    '-c',
-    `wrk -t1 -c${CONNECTIONS} -d${seconds}s --latency -s ${script} ${url}; times`,
-  ])
-  let out = ''
-  child.stdout.on('data', (chunk) => {
-    out += chunk
-  })
-  await once(child, 'exit')
-  const result = JSON.parse(/RESULT (\{.*\})/.exec(out)?.[1] ?? '{}') as Record<string, number>
-  const times = out.trim().split('\n').at(-1)?.split(/\s+/) ?? []
-  const secondsOf = (t: string | undefined) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t ?? '')
-    return m ? Number(m[1]) * 60 + Number(m[2]) : 0
-  }
-  const cpu = secondsOf(times[0]) + secondsOf(times[1])
-  const duration = (result.duration_us ?? 1) / 1e6
-  return {
-    round: title,
-    rps: Math.round((result.requests ?? 0) / duration),
-    p50_ms: (result.p50_us ?? 0) / 1000,
-    p99_ms: (result.p99_us ?? 0) / 1000,
-    non2xx: result.non2xx ?? 0,
-    errors: result.errors ?? 0,
-    generator_cpu_pct: Math.round((cpu / duration) * 100),
-  }
-}
-
-/** The same round with autocannon, for machines without wrk. */
-async function runAutocannon(
-  title: string,
-  url: string,
-  method: 'GET' | 'POST',
-  body: (() => string) | null,
-  seconds: number,
-): Promise<Round> {
-  const before = process.cpuUsage()
-  const result = await autocannon({
-    url,
-    method,
-    headers: json,
-    connections: CONNECTIONS,
-    duration: seconds,
-    ...(body ? { requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }] } : {}),
-  })
-  const cpu = process.cpuUsage(before)
-  return {
-    round: title,
-    rps: Math.round(result.requests.average),
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    generator_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
-  }
-}
-
-function round(
-  title: string,
-  url: string,
-  options: { method?: 'GET' | 'POST'; body?: string; ids?: string[]; seconds?: number },
-) {
-  const method = options.method ?? 'POST'
-  const seconds = options.seconds ?? SECONDS
-  if (useWrk) {
-    let idsFile: string | undefined
-    if (options.ids) {
-      idsFile = join(work, `${title.replace(/\W+/g, '-')}.ids`)
-      writeFileSync(idsFile, `${options.ids.join('\n')}\n`)
-    }
-    return runWrk(
-      title,
-      url,
-      wrkScript(title.replace(/\W+/g, '-'), method, options.body ?? null, idsFile),
-      seconds,
-    )
-  }
-  let i = 0
-  const ids = options.ids
-  const body = ids
-    ? () => JSON.stringify({ order_id: ids[i++ % ids.length] })
-    : options.body
-      ? () => options.body as string
-      : null
-  return runAutocannon(title, url, method, body, seconds)
-}
-
-/** Resident memory of the service's processes, MB. */
-function rssMb(root: ChildProcess): number {
-  const pids = [String(root.pid)]
-  try {
-    pids.push(...execSync(`pgrep -P ${root.pid}`).toString().trim().split('\n').filter(Boolean))
-  } catch {}
-  let kb = 0
-  for (const pid of pids) {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    kb += Number(m?.[1] ?? 0)
-  }
-  return Math.round(kb / 1024)
-}
-
 const db = await scratchDatabase('bench')
 const prefix = `bench-${randomBytes(4).toString('hex')}`
 const keys = storeKeys(prefix)
@@ -293,12 +139,12 @@ try {
     key: string,
     title: string,
     url: string,
-    options: Parameters<typeof round>[2],
+    options: Omit<Parameters<typeof round>[2], 'seconds'> & { seconds?: number },
     neededBy: string[] = [],
   ) => {
     if (only && ![key, ...neededBy].some((k) => only.includes(k))) return
     await waitForBacklog()
-    rounds[key] = await round(title, url, options)
+    rounds[key] = await round(title, url, { seconds: SECONDS, ...options })
     console.log(`${title}: ${rounds[key].rps} req/s, p99 ${rounds[key].p99_ms} ms`)
   }
 
@@ -324,9 +170,11 @@ try {
   )
   const redisCpuBefore = Number(cpuBeforeMatch?.[1] ?? 0) + Number(cpuBeforeMatch?.[2] ?? 0)
   const cpuBefore = processCpu()
-  await run('checkout', 'checkout (fresh drafts)', `${base}/api/v1/checkout-order`, { ids: drafts })
+  await run('checkout', 'checkout (fresh drafts)', `${base}/api/v1/checkout-order`, {
+    bodies: drafts.map((id) => JSON.stringify({ order_id: id })),
+  })
   console.log('CPU used during the checkout round, by process (% of one core):')
-  console.table(cpuShare(cpuBefore, processCpu(), SECONDS))
+  console.table(cpuShare(cpuBetween(cpuBefore, processCpu()), SECONDS))
   const checkouts = (rounds.checkout?.rps ?? 0) * SECONDS
   if (checkouts > drafts.length) {
     console.warn(
@@ -395,7 +243,7 @@ try {
 
   const echoRps = rounds.echo?.rps ?? 1
   const result = {
-    machine: `${execSync('nproc').toString().trim()} cores, ${process.version}, ${API_PROCESSES} API process(es) + jobs, ${useWrk ? 'wrk -t1' : 'autocannon'} -c${CONNECTIONS}, ${SECONDS} s rounds`,
+    machine: `${execSync('nproc').toString().trim()} cores, ${process.version}, ${API_PROCESSES} API process(es) + jobs, ${generator}, ${SECONDS} s rounds`,
     echo_rps: echoRps,
     create_rps: rounds.create?.rps ?? 0,
     checkout_rps: rounds.checkout?.rps ?? 0,
@@ -439,34 +287,6 @@ try {
   redis.disconnect()
   await sql.end()
   await db.drop()
-}
-
-/** CPU seconds used so far by every process on the machine, by name (from /proc). */
-function processCpu(): Map<string, number> {
-  const ticks = Number(execSync('getconf CLK_TCK').toString())
-  const byName = new Map<string, number>()
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const name = /\((.*)\)/.exec(stat)?.[1] ?? '?'
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const cpu = (Number(fields[11]) + Number(fields[12])) / ticks
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      const label = cmdline.includes('dist/main.js') ? `node ${pid}` : name
-      byName.set(label, (byName.get(label) ?? 0) + cpu)
-    } catch {}
-  }
-  return byName
-}
-
-function cpuShare(before: Map<string, number>, after: Map<string, number>, seconds: number) {
-  return [...after]
-    .map(([name, cpu]) => ({
-      process: name,
-      cpu_pct: Math.round(((cpu - (before.get(name) ?? 0)) / seconds) * 100),
-    }))
-    .filter((p) => p.cpu_pct >= 2)
-    .sort((a, b) => b.cpu_pct - a.cpu_pct)
 }
 
 function round2(n: number) {
