@@ -3,6 +3,7 @@
  *
  *   npm run bench                        10 s rounds
  *   npm run bench -- --quick --out r.json   3 s rounds, under a minute, JSON results
+ *   npm run bench -- --quick --cluster      on a local Redis Cluster (scripts/bench/cluster.ts)
  *
  * It builds and starts the service as `npm start` runs it (ROLE=all, LOG_LEVEL=info:
  * one jobs process with the write-behind worker and the sweeper, and one API process,
@@ -27,6 +28,12 @@ import { cpuBetween, cpuShare, processCpu, rssMb } from './bench/proc.js'
 import { measureDrain } from './drain.js'
 import { redisTimeUs } from './lib/redisTime.js'
 import { deletePrefix, REDIS_URL, scratchDatabase } from './lib/scratch.js'
+
+// `--cluster`: the cluster benchmark (scripts/bench/cluster.ts) instead.
+if (process.argv.includes('--cluster')) {
+  await import('./bench/cluster.js')
+  process.exit(0)
+}
 
 const args = process.argv.slice(2)
 const QUICK = args.includes('--quick')

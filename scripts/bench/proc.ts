@@ -14,15 +14,20 @@ export function processCpu(): Map<number, { label: string; seconds: number }> {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
-      byPid.set(Number(pid), { label: labelOf(name, cmdline), seconds })
+      byPid.set(Number(pid), { label: labelOf(pid, name, cmdline), seconds })
     } catch {}
   }
   return byPid
 }
 
 /** A process's name for the tables: the service's by role, redis-servers by port. */
-function labelOf(name: string, cmdline: string) {
-  if (cmdline.includes('dist/main.js')) return 'node (service)'
+function labelOf(pid: string, name: string, cmdline: string) {
+  if (cmdline.includes('dist/main.js')) {
+    // ROLE=all forks its API and jobs processes with ROLE in their environment.
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    const role = environ.find((v) => v.startsWith('ROLE='))?.slice(5)
+    return role && role !== 'all' ? `node ${role}` : 'node (service)'
+  }
   const port = /redis-server \S+:(\d+)/.exec(cmdline)?.[1]
   if (name.startsWith('redis-server') && port) return `redis-server :${port}`
   if (name.startsWith('postgres')) return 'postgres'
@@ -55,7 +60,7 @@ export function cpuShare(used: ReturnType<typeof cpuBetween>, seconds: number, n
 }
 
 function labelOfPid(pid: number, label: string) {
-  return label === 'node (service)' ? `node ${pid}` : label
+  return label.startsWith('node ') ? `${label} ${pid}` : label
 }
 
 /** Resident memory of a process and its children, MB. */
