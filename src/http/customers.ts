@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, type KeyObject, type webcrypto } from 'node:crypto'
 import { z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
 import { errors as joseErrors, jwtVerify } from 'jose'
@@ -54,7 +54,7 @@ const SubjectSchema = z
   .refine((s) => chars(s) <= MAX_CUSTOMER_ID && !CONTROLS.test(s))
 
 interface VerificationKey {
-  key: Uint8Array | KeyObject
+  key: Promise<webcrypto.CryptoKey> | KeyObject
   algorithms: string[]
 }
 
@@ -66,7 +66,16 @@ interface VerificationKey {
 export function customerVerifier(config: Config) {
   const keys: VerificationKey[] = []
   if (config.CUSTOMER_JWT_SECRET) {
-    keys.push({ key: new TextEncoder().encode(config.CUSTOMER_JWT_SECRET), algorithms: ['HS256'] })
+    // Imported once: jose imports a raw secret again on every verify, a third of its cost
+    // (72 -> 46 us of CPU per token, measured; docs/performance.md).
+    const key = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(config.CUSTOMER_JWT_SECRET),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    )
+    keys.push({ key, algorithms: ['HS256'] })
   }
   if (config.CUSTOMER_JWT_PUBLIC_KEY) {
     const key = createPublicKey(config.CUSTOMER_JWT_PUBLIC_KEY)
@@ -82,7 +91,7 @@ export function customerVerifier(config: Config) {
   return async (token: string): Promise<string | null> => {
     for (const { key, algorithms } of keys) {
       try {
-        const { payload } = await jwtVerify(token, key, { ...options, algorithms })
+        const { payload } = await jwtVerify(token, await key, { ...options, algorithms })
         const parsed = SubjectSchema.safeParse(payload.sub)
         return parsed.success ? parsed.data : null
       } catch (err) {
