@@ -32,7 +32,7 @@ function presentPayment(payment: PaymentRecord, orderStatus: OrderStatus): Payme
   }
 }
 
-function paymentFrom(deps: Deps, reply: PaymentReply, subjectText: string): Payment {
+function paymentFrom(reply: PaymentReply, subjectText: string): Payment {
   if (reply.code !== 'OK') throw failureToApiError(reply, subjectText)
   return presentPayment(reply.payment, reply.order.status)
 }
@@ -60,7 +60,7 @@ export async function payOrder(
     releasedLines(deps.redis, lines)
     await endHolds(deps, orderId, 'release', remote)
   }
-  return paymentFrom(deps, reply, `Order ${orderId}`)
+  return paymentFrom(reply, `Order ${orderId}`)
 }
 
 interface ArchivedPaymentRow {
@@ -122,7 +122,7 @@ async function settlePayment(
   const home = deps.keys.orderPartition(payment.order_id)
   const { local, remote } = linesByPartition(deps, home, lines)
   const reply = await settlePaymentScript(deps, script, payment, local, randomUUID())
-  const settled = paymentFrom(deps, reply, subject(paymentId))
+  const settled = paymentFrom(reply, subject(paymentId))
   // Then the order's holds in other partitions: sold, or back on sale (the audit finishes
   // what a crash here leaves).
   await endHolds(deps, payment.order_id, script === 'confirmPayment' ? 'sell' : 'release', remote)

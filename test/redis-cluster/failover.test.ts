@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type RedisCluster, startRedisCluster } from '../../scripts/lib/topology/redisCluster.js'
+import { startRedisCluster } from '../../scripts/lib/topology/redisCluster.js'
 import { slotOf } from '../../src/redis/slots.js'
 import { type Api, api } from '../helpers/api.js'
 import { cleanupList } from '../helpers/cleanups.js'
