@@ -3,11 +3,14 @@
   units back on sale (a checkout refused elsewhere, an order cancelled,
   expired or rejected), `sell` makes them sold (its payment was confirmed).
   Records what became of the hold for a while, so a late resend of the hold
-  is refused rather than reserving again.
+  is refused rather than reserving again: for the checkout attempt that took
+  it (a refusal: the draft may be checked out again), or for every attempt
+  (the order ended).
 
   Resend rule: a hold that ended answers OK with what became of it, and moves
-  nothing. Releasing a hold that never came records the release anyway, so a
-  hold sent before and arriving after it is refused.
+  nothing; so does a release for one attempt that finds a later attempt's hold.
+  Releasing a hold that never came records the release anyway, so a hold sent
+  before and arriving after it is refused.
 
   Input:
     KEYS[1]    readiness marker
@@ -22,6 +25,8 @@
     ARGV[3]    the lines of the hold as the caller knows them ('productId:quantity',
                joined by ','), checked against the hold
     ARGV[4]    how long what became of the hold is kept, ms
+    ARGV[5]    a release's scope: the checkout attempt whose hold it gives back, or
+               '*' when the order ended (every attempt's hold is refused after it)
 
   Output:
     {'OK', 'released' | 'sold'}       also when it had ended already (a resent call)
@@ -34,24 +39,31 @@
 --- @include "holds"
 local hold = { key = KEYS[2], done = KEYS[3], index = KEYS[4], events = KEYS[5] }
 local selling = ARGV[2] == 'sell'
-local outcome = selling and 'sold' or 'released'
+local doneTtlMs = tonumber(ARGV[4])
+local scope = ARGV[5]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local done = redis.call('GET', hold.done)
-if done == outcome then
-  return { 'OK', done }
-elseif done then
-  return { 'INVALID_STATE', done }
-end
 local h = hashToTable(hold.key)
 if not h.status then
-  if selling then
-    return { 'NOT_FOUND' }
+  local done = parseDone(redis.call('GET', hold.done))
+  if done and done.sold then
+    return selling and { 'OK', 'sold' } or { 'INVALID_STATE', 'sold' }
+  elseif selling then
+    return done and { 'INVALID_STATE', 'released' } or { 'NOT_FOUND' }
   end
-  redis.call('SET', hold.done, 'released', 'PX', tonumber(ARGV[4]))
-  return { 'OK', 'none' }
+  -- A release: recorded for its attempt (the latest one's resends are the likely ones), or
+  -- for every attempt once the order ended, which nothing narrows again.
+  if not done or done.scope ~= '*' then
+    local v = done and done.v or 0
+    redis.call('SET', hold.done, 'released:' .. v .. ':' .. scope, 'PX', doneTtlMs)
+  end
+  return { 'OK', done and 'released' or 'none' }
+end
+if not selling and scope ~= '*' and (h.attempt or '') ~= scope then
+  -- This hold is a later attempt's: the one this release was for ended already.
+  return { 'OK', 'released' }
 end
 if h.lines ~= ARGV[3] then
   return { 'KEYS_MISMATCH' }
@@ -62,8 +74,8 @@ if not paired then
 end
 local now = nowMs()
 if selling then
-  finishHold(hold, h, paired, 'sold', 'sold', 'stock_sold', tonumber(ARGV[4]), now)
-else
-  finishHold(hold, h, paired, 'available', 'released', 'stock_released', tonumber(ARGV[4]), now)
+  finishHold(hold, h, paired, 'sold', 'sold', 'stock_sold', scope, doneTtlMs, now)
+  return { 'OK', 'sold' }
 end
-return { 'OK', outcome }
+finishHold(hold, h, paired, 'available', 'released', 'stock_released', scope, doneTtlMs, now)
+return { 'OK', 'released' }

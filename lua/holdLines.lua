@@ -8,8 +8,10 @@
   that (src/orders/holds.ts), against its order in the home partition.
 
   Resend rule: a hold that exists answers OK with its end and reserves nothing
-  more; a hold that already ended answers RELEASED (or SOLD), so a resend that
-  arrives after a release cannot reserve again.
+  more. A hold released for this checkout attempt (ARGV[9]), or for the order
+  as a whole, answers RELEASED, and a sold one SOLD: so a resend that arrives
+  after the release cannot reserve again, while a later attempt to check out
+  the same draft (after a refusal for want of stock, say) can.
 
   Input:
     KEYS[1]    readiness marker
@@ -27,12 +29,14 @@
     ARGV[6]    when the hold ends, ms (set by the order's first hold), or ''
     ARGV[7]    how long after its end the sweeper audits a hold, ms
     ARGV[8]    most events the stream may hold before holds are refused
+    ARGV[9]    this checkout attempt's id (each call of a checkout takes one)
 
   Output:
     {'OK', untilMs, 'NEW'}                   the hold is taken
     {'OK', untilMs, 'HELD'}                  the hold existed already (a resent call): nothing more
     {'REBUILDING'}                           this partition lost its data and is being rebuilt
-    {'RELEASED'} | {'SOLD'}                  this hold already ended; nothing changed
+    {'RELEASED'} | {'SOLD'}                  this attempt's hold, or the order's, already ended;
+                                             nothing changed
     {'KEYS_MISMATCH'}
     {'PRODUCT_INACTIVE', productId}
     {'SALE_NOT_STARTED', productId, startsMs} | {'SALE_ENDED', productId, endsMs}
@@ -45,15 +49,16 @@
 --- @include "holds"
 local hold = { key = KEYS[2], done = KEYS[3], index = KEYS[4], events = KEYS[5] }
 local customerId = ARGV[3]
+local attempt = ARGV[9]
 
 if rebuilding(KEYS[1]) then
   return { 'REBUILDING' }
 end
-local done = redis.call('GET', hold.done)
-if done == 'released' then
-  return { 'RELEASED' }
-elseif done then
+local done = parseDone(redis.call('GET', hold.done))
+if done and done.sold then
   return { 'SOLD' }
+elseif done and releasedFor(done, attempt) then
+  return { 'RELEASED' }
 end
 local held = redis.call('HGET', hold.key, 'until')
 if held then
@@ -118,10 +123,12 @@ local h = {
   lines = ARGV[4],
   ['until'] = fmt(untilMs),
   status = 'held',
-  v = '1',
+  -- After an earlier attempt's hold: newer than the version it ended at.
+  v = fmt((done and done.v or 0) + 1),
+  attempt = attempt,
 }
 redis.call('HSET', hold.key, 'order_id', h.order_id, 'home', h.home, 'customer_id', customerId,
-  'lines', h.lines, 'until', h['until'], 'status', 'held', 'v', h.v)
+  'lines', h.lines, 'until', h['until'], 'status', 'held', 'v', h.v, 'attempt', attempt)
 redis.call('ZADD', hold.index, untilMs + tonumber(ARGV[7]), ARGV[1])
 appendEvent(hold.events, 'stock_held', now, { 'hold', cjson.encode(h), 'stock', cjson.encode(stock) })
 return { 'OK', h['until'], 'NEW' }

@@ -5,6 +5,7 @@ import type { Deps } from '../src/deps.js'
 import { expireDueReservations } from '../src/orders/expirySweeper.js'
 import { auditHolds } from '../src/orders/holds.js'
 import { SCRIPT_NAMES } from '../src/redis/scripts.js'
+import { derivedStock } from '../src/stock/derived.js'
 import { type Api, api } from './helpers/api.js'
 import { stockOf } from './helpers/snapshot.js'
 import { expectAllInSync } from './helpers/stockCheck.js'
@@ -42,9 +43,13 @@ type Op =
       crash: Crash | null
     }
   | {
-      /** Two buyers draft the same lines, then check out one after the other. */
+      /**
+       * Two buyers draft the same lines, then check out one after the other; with
+       * `retry`, the first then cancels and the second checks out again.
+       */
       kind: 'contend'
       lines: { product: number; quantity: number }[]
+      retry: boolean
       crash: Crash | null
     }
   | { kind: 'expire'; order: number }
@@ -112,6 +117,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('contend' as const),
       lines: linesArb,
+      retry: fc.boolean(),
       crash: crashArb,
     }),
     weight: 3,
@@ -276,6 +282,10 @@ describe('orders across partitions, with crashes and resends', () => {
                 if (op.crash) tainted.add(second.id)
                 await process.run(second.id, (s) => s.checkout(second.id), op.crash)
               }
+              if (first && second && op.retry) {
+                await process.run(first.id, (s) => s.cancel(first.id), null)
+                await process.run(second.id, (s) => s.checkout(second.id), null)
+              }
             } else if (op.kind === 'resend') {
               const call = process.sent[op.call % Math.max(process.sent.length, 1)]
               if (call) {
@@ -353,6 +363,17 @@ describe('orders across partitions, with crashes and resends', () => {
               reserved,
               sold,
             })
+          }
+          // Postgres, from its own rows (order lines, and holds by their versions), agrees.
+          await ctx.drain()
+          const derived = await derivedStock(
+            ctx.deps.sql,
+            products.map((p) => p.id),
+          )
+          for (const p of products) {
+            const live = await stockOf(ctx.deps, p.id)
+            const { available, reserved, sold } = derived.find((d) => d.productId === p.id) ?? {}
+            expect({ available, reserved, sold }, `product ${p.id} in Postgres`).toEqual(live)
           }
           // What holds are left belong to paid orders (payment pins them).
           for (const part of ctx.deps.keys.allPartitions) {

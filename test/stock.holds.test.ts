@@ -20,6 +20,7 @@ async function strandedHold(partition: number, orderId: string, productId: numbe
     lines: [{ product_id: productId, quantity: 1, price: 0 }],
     reservationTtlMs: 60_000,
     maxBacklog: 1_000,
+    attempt: 'stranded',
   })
   expect(reply).toMatchObject({ code: 'OK', created: true })
   // Its end and the audit's grace have passed (as if the process stopped and time went on).

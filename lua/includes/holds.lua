@@ -23,10 +23,34 @@ local function pairHoldLines(encoded, lineKeys)
   return paired
 end
 
+-- What became of an order's holds in a partition (the `done` key): 'sold', or
+-- 'released:<v>:<scope>', the version the last hold ended at and whose it was:
+-- a checkout attempt's (its resends are refused; a later attempt may hold
+-- again, from version v + 1, so Postgres takes it as newer) or '*' (the order
+-- ended: every attempt's). A bare 'released' (written before attempts were
+-- told apart) is every attempt's. Returns nil, or { sold, v, scope }.
+local function parseDone(done)
+  if not done then
+    return nil
+  elseif done == 'sold' then
+    return { sold = true, v = 0 }
+  elseif done == 'released' then
+    return { v = 0, scope = '*' }
+  end
+  local v, scope = string.match(done, '^released:(%d+):(.*)$')
+  return { v = tonumber(v) or 0, scope = scope or '*' }
+end
+
+-- True when what ended refuses a hold for `attempt`.
+local function releasedFor(d, attempt)
+  return d.scope == '*' or d.scope == attempt
+end
+
 -- Ends a hold that exists: moves its units from reserved to `to` ('available'
--- or 'sold'), records what became of it for `doneTtlMs`, and appends the
--- event (its type given literally by the caller: 'stock_released', 'stock_sold').
-local function finishHold(hold, h, paired, to, outcome, eventType, doneTtlMs, now)
+-- or 'sold'), appends the event (its type given literally by the caller:
+-- 'stock_released', 'stock_sold'), and records what became of it for
+-- `doneTtlMs` (a release for `scope`: see parseDone).
+local function finishHold(hold, h, paired, to, outcome, eventType, scope, doneTtlMs, now)
   local stock = {}
   for i, p in ipairs(paired) do
     redis.call('HINCRBY', p.productKey, 'reserved', -p.quantity)
@@ -43,6 +67,7 @@ local function finishHold(hold, h, paired, to, outcome, eventType, doneTtlMs, no
   h.v = fmt(tonumber(h.v) + 1)
   redis.call('DEL', hold.key)
   redis.call('ZREM', hold.index, h.order_id)
-  redis.call('SET', hold.done, outcome, 'PX', doneTtlMs)
+  local doneValue = outcome == 'sold' and 'sold' or ('released:' .. h.v .. ':' .. scope)
+  redis.call('SET', hold.done, doneValue, 'PX', doneTtlMs)
   appendEvent(hold.events, eventType, now, { 'hold', cjson.encode(h), 'stock', cjson.encode(stock) })
 end

@@ -107,6 +107,8 @@ export async function holdLinesScript(
     reservationTtlMs: number
     until?: string | undefined
     maxBacklog: number
+    /** This checkout attempt's id: a hold given back for it stays refused to its resends. */
+    attempt: string
   },
 ): Promise<HoldReply> {
   const raw = await runScript(
@@ -122,6 +124,7 @@ export async function holdLinesScript(
       hold.until ?? '',
       HOLD_AUDIT_GRACE_MS,
       hold.maxBacklog,
+      hold.attempt,
     ],
   )
   switch (raw[0]) {
@@ -141,6 +144,14 @@ export type EndHoldReply =
   | { code: 'INVALID_STATE'; status: string }
   | Failure
 
+/**
+ * Whose hold a release gives back: one checkout attempt's (a refusal: the draft
+ * may be checked out again), or every attempt's (`ORDER_ENDED`: the order was
+ * cancelled, expired or rejected, or never was).
+ */
+export type ReleaseScope = string
+export const ORDER_ENDED: ReleaseScope = '*'
+
 /** lua/endHold.lua: releases or sells an order's hold in one partition. */
 export async function endHoldScript(
   ctx: Ctx,
@@ -148,12 +159,13 @@ export async function endHoldScript(
   orderId: string,
   action: 'release' | 'sell',
   lines: readonly LineRecord[],
+  scope: ReleaseScope = ORDER_ENDED,
 ): Promise<EndHoldReply> {
   const raw = await runScript(
     ctx.redis,
     'endHold',
     [...holdKeys(ctx, partition, orderId), ...lineKeysOf(ctx, lines)],
-    [orderId, action, encode(lines), HOLD_DONE_TTL_MS],
+    [orderId, action, encode(lines), HOLD_DONE_TTL_MS, scope],
   )
   if (raw[0] === 'OK') return { code: 'OK', outcome: String(raw[1]) as 'released' | 'sold' }
   return failureFrom('endHold', raw)
@@ -169,9 +181,10 @@ export async function endHolds(
   orderId: string,
   action: 'release' | 'sell',
   holds: readonly (readonly [number, LineRecord[]])[],
+  scope: ReleaseScope = ORDER_ENDED,
 ) {
   for (const [partition, lines] of holds) {
-    const reply = await endHoldScript(deps, partition, orderId, action, lines)
+    const reply = await endHoldScript(deps, partition, orderId, action, lines, scope)
     if (reply.code !== 'OK') {
       deps.logger.error(
         { order_id: orderId, partition, action, reply },
@@ -255,7 +268,9 @@ export async function auditHolds(
         { order_id: orderId, partition: part.index, order_status: status, action },
         'hold audit: an order hold outlived its reservation; settling it against its order',
       )
-      await endHolds(deps, orderId, action, [[part.index, lines]])
+      // A draft may still be checked out: only this hold's attempt is refused from now on.
+      const scope = status === 'draft' ? (hold.attempt ?? '') : ORDER_ENDED
+      await endHolds(deps, orderId, action, [[part.index, lines]], scope)
       ended += 1
     }
   }

@@ -301,9 +301,10 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
   const ttlMs = config.RESERVATION_TTL_SECONDS * 1000
   // Across partitions: a hold in each other partition first, ascending (src/orders/holds.ts).
   let until: string | undefined
+  const attempt = randomUUID()
   const taken: [number, LineRecord[]][] = []
   const releaseTaken = async () => {
-    await endHolds(deps, orderId, 'release', [...taken].reverse())
+    await endHolds(deps, orderId, 'release', [...taken].reverse(), attempt)
     // Units back on sale: this process's sold-out hints on them end now.
     releasedLines(
       deps.redis,
@@ -320,6 +321,7 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
       reservationTtlMs: ttlMs,
       until,
       maxBacklog: config.MAX_BACKLOG,
+      attempt,
     })
     if (hold.code === 'OK') {
       until ??= hold.until

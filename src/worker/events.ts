@@ -47,6 +47,8 @@ export interface HoldSnapshot {
   until: string
   status: 'held' | 'released' | 'sold'
   v: string
+  /** The checkout attempt that took it (none on a hold the rebuild restored). */
+  attempt?: string
 }
 
 /** A product's catalogue fields after updateProduct (strings; '' is none). */

@@ -279,7 +279,8 @@ async function mirrorStock(sql: Sql, stock: StockSnapshot[]) {
 
 /**
  * stock_held, stock_released, stock_sold: a row per line of each hold, moved
- * forward only by the hold's version.
+ * forward only by the hold's version (a draft held again after a refusal
+ * starts past the version its last hold ended at).
  */
 async function upsertHolds(sql: Sql, holds: HoldSnapshot[], partition: number) {
   const rows = holds.flatMap((h) =>
@@ -302,7 +303,7 @@ async function upsertHolds(sql: Sql, holds: HoldSnapshot[], partition: number) {
       order_id uuid, product_id bigint, customer_id text, quantity integer, status text,
       held_until bigint, version integer)
     on conflict (order_id, product_id) do update set
-      status = excluded.status, version = excluded.version
+      status = excluded.status, held_until = excluded.held_until, version = excluded.version
     where order_holds.version < excluded.version
   `
 }
