@@ -301,9 +301,11 @@ async function reserve(deps: Deps, orderId: string, viewer: Viewer): Promise<Ord
   const ttlMs = config.RESERVATION_TTL_SECONDS * 1000
   // Across partitions: a hold in each other partition first, ascending (src/orders/holds.ts).
   let until: string | undefined
-  const attempt = randomUUID()
+  // The common case, one partition, takes no holds: no attempt id, nothing to give back.
+  const attempt = remote.length > 0 ? randomUUID() : ''
   const taken: [number, LineRecord[]][] = []
   const releaseTaken = async () => {
+    if (taken.length === 0) return
     await endHolds(deps, orderId, 'release', [...taken].reverse(), attempt)
     // Units back on sale: this process's sold-out hints on them end now.
     releasedLines(
